@@ -1,0 +1,557 @@
+/* Better Auth-compatible email/password routes and request authentication
+ * by bearer token or session cookie, with the CSRF origin checks. */
+#include "auth.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "arena.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "json.h"
+#include "jwt.h"
+#include "log.h"
+#include "password.h"
+#include "util.h"
+
+#define EMAIL_MAX 254
+#define NAME_MAX_CHARS 100
+#define PASSWORD_MIN_CHARS 8
+#define PASSWORD_MAX_CHARS 128
+
+struct user {
+	long long id;
+	char email[EMAIL_MAX + 1];
+	unsigned long email_len;
+	char name[NAME_MAX_CHARS * 4 + 1];
+	unsigned long name_len;
+	char hash[256];
+	unsigned long hash_len;
+	long long verified;
+	MYSQL_TIME created, updated;
+};
+
+static const char *cookie_name(const struct config *cfg);
+static int find_token(struct request *r, const char **ret, size_t *ret_len);
+static int authenticate(struct request *r, struct jwt_claims *ret_claims);
+static bool origin_ok(struct request *r);
+static int login_csrf(struct request *r);
+static int user_load(struct request *r, enum stmt which, MYSQL_BIND *param,
+		     struct user *u);
+static void user_json(struct jbuf *b, const struct user *u);
+static int issue(struct request *r, const char *sub, char **ret_token);
+static void set_cookie(struct request *r, const char *token);
+static int normalize_email(struct request *r, const char *s, size_t len,
+			   char *out, size_t *out_len);
+
+static const char *
+cookie_name(const struct config *cfg)
+{
+	return cfg->cookie_secure ? "__Host-todod_session" : "todod_session";
+}
+
+/* Finds the credential: a Bearer header wins over the cookie. Returns 1
+ * with the token, 0 when there is none. */
+static int
+find_token(struct request *r, const char **ret, size_t *ret_len)
+{
+	const char *auth = http_param(r, "HTTP_AUTHORIZATION");
+	const char *cookies = http_param(r, "HTTP_COOKIE");
+	const char *name = cookie_name(r->cfg);
+	size_t nlen = strlen(name);
+
+	if (auth && strncasecmp(auth, "Bearer", 6) == 0 &&
+	    (auth[6] == ' ' || auth[6] == '\t')) {
+		const char *t = auth + 7;
+		size_t len;
+
+		while (*t == ' ' || *t == '\t')
+			t++;
+		len = strlen(t);
+		while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\t'))
+			len--;
+		r->token_presented = true;
+		*ret = t;
+		*ret_len = len;
+		return 1;
+	}
+	for (const char *c = cookies; c && *c;) {
+		const char *end = strchr(c, ';');
+		size_t len = end ? (size_t)(end - c) : strlen(c);
+		const char *v = c;
+
+		while (len > 0 && *v == ' ') {
+			v++;
+			len--;
+		}
+		if (len > nlen && memcmp(v, name, nlen) == 0 && v[nlen] == '=' &&
+		    len - nlen - 1 > 0) {
+			r->token_presented = true;
+			r->via_cookie = true;
+			*ret = v + nlen + 1;
+			*ret_len = len - nlen - 1;
+			return 1;
+		}
+		c = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* 0 with the claims of a valid token, 401 recorded otherwise. */
+static int
+authenticate(struct request *r, struct jwt_claims *ret_claims)
+{
+	const char *tok = NULL;
+	size_t len = 0;
+	long long uid;
+
+	if (!find_token(r, &tok, &len))
+		return http_error(r, 401, "UNAUTHORIZED",
+				  "Authentication is required.", NULL);
+	if (jwt_verify(&r->cfg->jwt, tok, len, time(NULL), ret_claims) < 0 ||
+	    parse_id(ret_claims->sub, strlen(ret_claims->sub), &uid) < 0)
+		return http_error(r, 401, "UNAUTHORIZED",
+				  "The token is invalid or expired.", NULL);
+	r->user_id = uid;
+	return 0;
+}
+
+/* The request's Origin, or the origin part of its Referer, is ours or a
+ * trusted one. Absent both, false. */
+static bool
+origin_ok(struct request *r)
+{
+	const char *o = http_param(r, "HTTP_ORIGIN");
+	const char *ref;
+
+	if (o && *o)
+		return config_origin_allowed(r->cfg, o, strlen(o));
+	ref = http_param(r, "HTTP_REFERER");
+	if (ref && *ref) {
+		const char *host = strstr(ref, "://");
+		const char *slash = host ? strchr(host + 3, '/') : NULL;
+		size_t len = slash ? (size_t)(slash - ref) : strlen(ref);
+
+		return host && config_origin_allowed(r->cfg, ref, len);
+	}
+	return false;
+}
+
+/* Login CSRF: a foreign Origin/Referer or Sec-Fetch-Site: cross-site is
+ * refused; a request with none of them (curl, a server) passes. */
+static int
+login_csrf(struct request *r)
+{
+	const char *o = http_param(r, "HTTP_ORIGIN");
+	const char *ref = http_param(r, "HTTP_REFERER");
+	const char *site = http_param(r, "HTTP_SEC_FETCH_SITE");
+
+	if ((site && strcasecmp(site, "cross-site") == 0) ||
+	    (((o && *o) || (ref && *ref)) && !origin_ok(r)))
+		return http_error(r, 403, "INVALID_ORIGIN",
+				  "The request's origin is not allowed.", NULL);
+	return 0;
+}
+
+int
+auth_require(struct request *r)
+{
+	struct jwt_claims claims;
+	int status = authenticate(r, &claims);
+
+	if (status)
+		return status;
+	if (r->via_cookie && r->method != HTTP_GET && r->method != HTTP_HEAD &&
+	    r->method != HTTP_OPTIONS && !origin_ok(r))
+		return http_error(r, 403, "INVALID_ORIGIN",
+				  "The request's origin is not allowed.", NULL);
+	return 0;
+}
+
+static int
+user_load(struct request *r, enum stmt which, MYSQL_BIND *param, struct user *u)
+{
+	MYSQL_STMT *st = db_stmt(r->db, which, r->reqid);
+	MYSQL_BIND res[7];
+	my_bool hash_null = 0;
+	int rc;
+
+	if (!st)
+		return -EAGAIN;
+	memset(u, 0, sizeof(*u));
+	db_bind_ll(&res[0], &u->id, NULL);
+	db_bind_buf(&res[1], u->email, sizeof(u->email) - 1, &u->email_len, NULL);
+	db_bind_buf(&res[2], u->name, sizeof(u->name) - 1, &u->name_len, NULL);
+	db_bind_buf(&res[3], u->hash, sizeof(u->hash) - 1, &u->hash_len, &hash_null);
+	db_bind_ll(&res[4], &u->verified, NULL);
+	db_bind_time(&res[5], &u->created, NULL);
+	db_bind_time(&res[6], &u->updated, NULL);
+	rc = db_exec(r->db, st, param, res, __func__, r->reqid);
+	if (rc < 0)
+		return rc;
+	rc = db_fetch(r->db, st, __func__, r->reqid);
+	mysql_stmt_free_result(st);
+	if (rc == 1) {
+		u->email[u->email_len] = '\0';
+		u->name[u->name_len] = '\0';
+		u->hash[u->hash_len] = '\0';
+	}
+	return rc;
+}
+
+static void
+user_json(struct jbuf *b, const struct user *u)
+{
+	char ts[TIME_STR_LEN + 1];
+
+	jb_lit(b, "{\"id\":\"");
+	jb_int(b, u->id);
+	jb_lit(b, "\",\"email\":");
+	jb_str(b, u->email, u->email_len);
+	jb_lit(b, ",\"name\":");
+	jb_str(b, u->name, u->name_len);
+	jb_lit(b, u->verified ? ",\"emailVerified\":true" : ",\"emailVerified\":false");
+	time_format(db_time_to_ms(&u->created), ts);
+	jb_lit(b, ",\"createdAt\":\"");
+	jb_lit(b, ts);
+	time_format(db_time_to_ms(&u->updated), ts);
+	jb_lit(b, "\",\"updatedAt\":\"");
+	jb_lit(b, ts);
+	jb_lit(b, "\"}");
+}
+
+static int
+issue(struct request *r, const char *sub, char **ret_token)
+{
+	char *tok = NULL;
+	int rc = jwt_sign(&r->cfg->jwt, sub, time(NULL), &tok);
+
+	if (rc < 0) {
+		log_error(r->reqid, "jwt_sign failed: %d", rc);
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	}
+	*ret_token = arena_strdup(r->arena, tok);
+	free(tok);
+	if (!*ret_token)
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	return 0;
+}
+
+static void
+set_cookie(struct request *r, const char *token)
+{
+	const char *v;
+
+	if (token)
+		v = arena_printf(r->arena, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
+				 cookie_name(r->cfg), token, r->cfg->jwt_ttl,
+				 r->cfg->cookie_secure ? "; Secure" : "");
+	else
+		v = arena_printf(r->arena, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
+				 cookie_name(r->cfg),
+				 r->cfg->cookie_secure ? "; Secure" : "");
+	if (v)
+		http_header(r, "Set-Cookie", v);
+}
+
+/* Trims, lower-cases (ASCII) and checks a plausible address shape:
+ * local@domain, no spaces or controls, a dot inside the domain. */
+static int
+normalize_email(struct request *r, const char *s, size_t len, char *out,
+		size_t *out_len)
+{
+	const char *at = NULL;
+	size_t n = len;
+
+	s = str_trim(s, &n);
+	if (n == 0 || n > EMAIL_MAX)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f || c == ',' || c == ';' || c == '<' ||
+		    c == '>' || c == '(' || c == ')' || c == '[' || c == ']' ||
+		    c == '\\' || c == '"')
+			goto bad;
+		if (c == '@') {
+			if (at)
+				goto bad;
+			at = s + i;
+		}
+		out[i] = (char)tolower(c);
+	}
+	out[n] = '\0';
+	if (!at || at == s || at - s > 64 || (size_t)(at - s) + 1 >= n)
+		goto bad;
+	{
+		const char *dom = at + 1, *end = s + n;
+		const char *dot = memchr(dom, '.', (size_t)(end - dom));
+
+		if (!dot || dom[0] == '.' || end[-1] == '.' || strstr(out, ".."))
+			goto bad;
+	}
+	*out_len = n;
+	return 0;
+bad:
+	return http_error(r, 422, "VALIDATION_FAILED",
+			  "email must be a valid email address of at most 254 bytes.",
+			  "email");
+}
+
+int
+auth_sign_up(struct request *r)
+{
+	static const char *const allowed[] = {"name", "email", "password",
+					      "callbackURL", NULL};
+	struct json_object *body = NULL, *v;
+	const char *name = NULL, *email = NULL, *pw = NULL, *s;
+	size_t name_len = 0, email_len = 0, pw_len = 0, slen;
+	char email_norm[EMAIL_MAX + 1], hash[PASSWORD_HASH_LEN + 1];
+	char *token = NULL, sub[24];
+	unsigned long l_email, l_name, l_hash;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[5];
+	MYSQL_TIME now_t;
+	struct user u;
+	struct jbuf b;
+	long count;
+	int rc;
+
+	if ((rc = login_csrf(r)) || (rc = http_read_json(r, &body)) ||
+	    (rc = http_json_known(r, body, allowed)))
+		return rc;
+	if (json_object_object_get_ex(body, "callbackURL", &v) &&
+	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
+		return rc;
+	if (!json_object_object_get_ex(body, "name", &v))
+		return http_error(r, 422, "VALIDATION_FAILED", "name is required.", "name");
+	if ((rc = http_json_string(r, v, "name", &name, &name_len)))
+		return rc;
+	name = str_trim(name, &name_len);
+	count = utf8_count(name, name_len);
+	if (count < 1 || count > NAME_MAX_CHARS)
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "name must be 1 to 100 characters.", "name");
+	if (!json_object_object_get_ex(body, "email", &v))
+		return http_error(r, 422, "VALIDATION_FAILED", "email is required.", "email");
+	if ((rc = http_json_string(r, v, "email", &email, &email_len)) ||
+	    (rc = normalize_email(r, email, email_len, email_norm, &email_len)))
+		return rc;
+	if (!json_object_object_get_ex(body, "password", &v))
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "password is required.", "password");
+	if ((rc = http_json_string(r, v, "password", &pw, &pw_len)))
+		return rc;
+	count = utf8_count(pw, pw_len);
+	if (count < PASSWORD_MIN_CHARS || count > PASSWORD_MAX_CHARS)
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "password must be 8 to 128 characters.", "password");
+
+	rc = password_hash(pw, pw_len, hash);
+	if (rc < 0) {
+		log_error(r->reqid, "password_hash failed: %d", rc);
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	}
+	st = db_stmt(r->db, STMT_USER_INSERT, r->reqid);
+	if (!st)
+		return http_from_errno(r, -EAGAIN);
+	l_email = email_len;
+	l_name = name_len;
+	l_hash = strlen(hash);
+	db_time_from_ms(&now_t, time_now_ms());
+	db_bind_str(&p[0], email_norm, &l_email);
+	db_bind_str(&p[1], name, &l_name);
+	db_bind_str(&p[2], hash, &l_hash);
+	db_bind_time(&p[3], &now_t, NULL);
+	db_bind_time(&p[4], &now_t, NULL);
+	rc = db_exec(r->db, st, p, NULL, __func__, r->reqid);
+	if (rc == -EEXIST)
+		return http_error(r, 422, "USER_ALREADY_EXISTS",
+				  "A user with this email already exists.", "email");
+	if (rc < 0)
+		return http_from_errno(r, rc);
+
+	memset(&u, 0, sizeof(u));
+	u.id = (long long)mysql_stmt_insert_id(st);
+	memcpy(u.email, email_norm, email_len + 1);
+	u.email_len = email_len;
+	memcpy(u.name, name, name_len);
+	u.name_len = name_len;
+	u.created = u.updated = now_t;
+	snprintf(sub, sizeof(sub), "%lld", u.id);
+	if ((rc = issue(r, sub, &token)))
+		return rc;
+	set_cookie(r, token);
+	jb_init(&b, r->arena, 1024);
+	jb_lit(&b, "{\"token\":");
+	jb_cstr(&b, token);
+	jb_lit(&b, ",\"user\":");
+	user_json(&b, &u);
+	jb_lit(&b, "}");
+	s = jb_finish(&b, &slen);
+	if (!s)
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	return http_body(r, 201, s, slen);
+}
+
+int
+auth_sign_in(struct request *r)
+{
+	static const char *const allowed[] = {"email", "password", "rememberMe",
+					      "callbackURL", NULL};
+	struct json_object *body = NULL, *v;
+	const char *email = NULL, *pw = NULL, *s;
+	size_t email_len = 0, pw_len = 0, slen, n;
+	char email_norm[EMAIL_MAX + 1];
+	char *token = NULL, sub[24];
+	unsigned long l_email;
+	MYSQL_BIND p[1];
+	struct user u;
+	struct jbuf b;
+	bool found = false;
+	int rc;
+
+	if ((rc = login_csrf(r)) || (rc = http_read_json(r, &body)) ||
+	    (rc = http_json_known(r, body, allowed)))
+		return rc;
+	if (json_object_object_get_ex(body, "rememberMe", &v) &&
+	    !json_object_is_type(v, json_type_boolean))
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "rememberMe must be a boolean.", "rememberMe");
+	if (json_object_object_get_ex(body, "callbackURL", &v) &&
+	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
+		return rc;
+	if (!json_object_object_get_ex(body, "email", &v))
+		return http_error(r, 422, "VALIDATION_FAILED", "email is required.", "email");
+	if ((rc = http_json_string(r, v, "email", &email, &email_len)))
+		return rc;
+	if (!json_object_object_get_ex(body, "password", &v))
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "password is required.", "password");
+	if ((rc = http_json_string(r, v, "password", &pw, &pw_len)))
+		return rc;
+	if (pw_len > PASSWORD_MAX_CHARS * 4)
+		pw_len = PASSWORD_MAX_CHARS * 4; /* never matches: bounded work */
+
+	/* An address that cannot exist is looked up like any other: the
+	 * answer and its timing stay those of a wrong password. */
+	n = email_len;
+	email = str_trim(email, &n);
+	if (n <= EMAIL_MAX) {
+		for (size_t i = 0; i < n; i++)
+			email_norm[i] = (char)tolower((unsigned char)email[i]);
+		email_norm[n] = '\0';
+		l_email = n;
+		db_bind_str(&p[0], email_norm, &l_email);
+		rc = user_load(r, STMT_USER_BY_EMAIL, p, &u);
+		if (rc < 0)
+			return http_from_errno(r, rc);
+		found = rc == 1;
+	}
+	rc = password_verify(pw, pw_len, found ? u.hash : NULL);
+	if (rc == -ENOMEM || rc == -EIO) {
+		log_error(r->reqid, "password_verify failed: %d", rc);
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	}
+	if (rc != 0 || !found)
+		return http_error(r, 401, "INVALID_EMAIL_OR_PASSWORD",
+				  "Invalid email or password.", NULL);
+
+	snprintf(sub, sizeof(sub), "%lld", u.id);
+	if ((rc = issue(r, sub, &token)))
+		return rc;
+	set_cookie(r, token);
+	jb_init(&b, r->arena, 1024);
+	jb_lit(&b, "{\"redirect\":false,\"token\":");
+	jb_cstr(&b, token);
+	jb_lit(&b, ",\"user\":");
+	user_json(&b, &u);
+	jb_lit(&b, "}");
+	s = jb_finish(&b, &slen);
+	if (!s)
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	return http_body(r, 200, s, slen);
+}
+
+int
+auth_sign_out(struct request *r)
+{
+	static const char ok[] = "{\"success\":true}";
+	const char *tok;
+	size_t len;
+
+	/* A cookie-carrying sign-out from a foreign page is refused, so no
+	 * other site can log the user out. */
+	if (find_token(r, &tok, &len) && r->via_cookie && !origin_ok(r))
+		return http_error(r, 403, "INVALID_ORIGIN",
+				  "The request's origin is not allowed.", NULL);
+	set_cookie(r, NULL);
+	return http_body(r, 200, ok, sizeof(ok) - 1);
+}
+
+int
+auth_get_session(struct request *r)
+{
+	struct jwt_claims claims;
+	char ts[TIME_STR_LEN + 1];
+	MYSQL_BIND p[1];
+	struct user u;
+	struct jbuf b;
+	const char *s;
+	size_t slen;
+	long long uid;
+	int rc;
+
+	if (authenticate(r, &claims) != 0) {
+		r->err_code = r->err_message = NULL;
+		return http_body(r, 200, "null", 4);
+	}
+	uid = r->user_id;
+	db_bind_ll(&p[0], &uid, NULL);
+	rc = user_load(r, STMT_USER_BY_ID, p, &u);
+	if (rc < 0)
+		return http_from_errno(r, rc);
+	if (rc == 0)
+		return http_body(r, 200, "null", 4);
+	time_format(claims.exp * 1000, ts);
+	jb_init(&b, r->arena, 1024);
+	jb_lit(&b, "{\"session\":{\"expiresAt\":\"");
+	jb_lit(&b, ts);
+	jb_lit(&b, "\"},\"user\":");
+	user_json(&b, &u);
+	jb_lit(&b, "}");
+	s = jb_finish(&b, &slen);
+	if (!s)
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	return http_body(r, 200, s, slen);
+}
+
+int
+auth_token(struct request *r)
+{
+	struct jwt_claims claims;
+	char *token = NULL;
+	struct jbuf b;
+	const char *s;
+	size_t slen;
+	int rc;
+
+	if ((rc = authenticate(r, &claims)) || (rc = issue(r, claims.sub, &token)))
+		return rc;
+	jb_init(&b, r->arena, 512);
+	jb_lit(&b, "{\"token\":");
+	jb_cstr(&b, token);
+	jb_lit(&b, "}");
+	s = jb_finish(&b, &slen);
+	if (!s)
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	return http_body(r, 200, s, slen);
+}

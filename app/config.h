@@ -1,0 +1,59 @@
+/* Service configuration: one table of settings drives file parsing,
+ * TODOD_* environment overrides, validation and the sample file. */
+#ifndef TODOD_CONFIG_H
+#define TODOD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "jwt.h"
+
+#define CONFIG_ORIGINS_MAX 16
+
+struct config {
+	char listen[256];
+	long socket_mode;
+	long workers;
+	long backlog;
+	char db_socket[256];
+	char db_host[256];
+	long db_port;
+	char db_name[64];
+	char db_user[64];
+	char db_password[256];
+	char db_password_file[256];
+	long db_timeout;
+	char jwt_secret_file[256];
+	char jwt_kid[JWT_KID_MAX + 1];
+	char jwt_previous_secrets[1024];
+	long jwt_ttl;
+	long jwt_skew;
+	char jwt_issuer[256];
+	char jwt_audience[256];
+	char public_origin[256];
+	char trusted_origins[1024];
+	bool cookie_secure;
+	long body_limit;
+	long scrypt_concurrency;
+	char log_level[16];
+	char sql_dir[256];
+
+	/* Derived by config_load. */
+	struct jwt_config jwt;
+	char origins[CONFIG_ORIGINS_MAX][256]; /* public + trusted */
+	int norigins;
+};
+
+/* Sets defaults, reads path (NULL: none), applies TODOD_* overrides from
+ * the environment, validates. With load_secrets, reads the JWT secrets and
+ * the DB password file too. Returns 0, or -EINVAL with one line naming the
+ * setting in err. */
+int config_load(struct config *cfg, const char *path, bool load_secrets,
+		char *err, size_t errlen);
+/* Writes the documented sample configuration. */
+void config_write_sample(FILE *f);
+/* True when origin[0..len) is the public origin or a trusted one. */
+bool config_origin_allowed(const struct config *cfg, const char *origin,
+			   size_t len);
+
+#endif

@@ -1,0 +1,217 @@
+/* todod: argv, configuration, the FastCGI socket, signals, and the
+ * `serve` and `migrate` commands. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "password.h"
+#include "worker.h"
+
+static int open_listener(const struct config *cfg);
+static int check_schema(const struct config *cfg);
+static void usage(FILE *f);
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: todod [-c FILE] [serve | migrate]\n"
+	      "       todod --sample-config\n"
+	      "Settings come from FILE (or $TODOD_CONFIG) and TODOD_* variables.\n",
+	      f);
+}
+
+static int
+open_listener(const struct config *cfg)
+{
+	int fd = -1;
+
+	if (strncmp(cfg->listen, "unix:", 5) == 0) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		const char *path = cfg->listen + 5;
+
+		if (strlen(path) >= sizeof(sa.sun_path)) {
+			log_error(NULL, "listen: socket path too long");
+			return -1;
+		}
+		strcpy(sa.sun_path, path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto fail;
+		/* A socket file left by a previous run is replaced. */
+		if (unlink(path) < 0 && errno != ENOENT)
+			goto fail;
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			goto fail;
+		if (chmod(path, (mode_t)cfg->socket_mode) < 0)
+			goto fail;
+	} else {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		char host[256];
+		const char *colon = strrchr(cfg->listen, ':');
+		long port = strtol(colon + 1, NULL, 10);
+		int one = 1;
+
+		snprintf(host, sizeof(host), "%.*s",
+			 (int)(colon - cfg->listen), cfg->listen);
+		if (port < 1 || port > 65535 ||
+		    inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+			log_error(NULL, "listen: \"%s\" is not IPv4:port", cfg->listen);
+			return -1;
+		}
+		sa.sin_port = htons((uint16_t)port);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			goto fail;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			goto fail;
+	}
+	if (listen(fd, (int)cfg->backlog) < 0)
+		goto fail;
+	return fd;
+fail:
+	log_error(NULL, "listen: %s: %s", cfg->listen, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static int
+check_schema(const struct config *cfg)
+{
+	struct db *db = db_new(cfg);
+	long long v = 0;
+	int r = 0;
+
+	if (!db)
+		return -1;
+	if (db_connect(db, NULL) < 0) {
+		/* Not fatal: requests answer 503 until MariaDB is back. */
+		log_warn(NULL, "database unavailable at start; serving 503 until it is back");
+		goto out;
+	}
+	if (db_schema_version(db, &v) < 0 || v < DB_SCHEMA_VERSION) {
+		log_error(NULL, "the database schema is at version %lld, this build "
+			  "needs %d: run `todod migrate` first", v,
+			  DB_SCHEMA_VERSION);
+		r = -1;
+	}
+out:
+	db_free(db);
+	return r;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config *cfg = NULL;
+	const char *path = getenv("TODOD_CONFIG"), *cmd = "serve";
+	char err[512];
+	sigset_t set;
+	struct pool *pool = NULL;
+	int fd = -1, sig = 0, code = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else if (strcmp(argv[i], "--sample-config") == 0) {
+			config_write_sample(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+			   strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "serve") == 0 ||
+			   strcmp(argv[i], "migrate") == 0) {
+			cmd = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return 1;
+	if (config_load(cfg, path && *path ? path : NULL,
+			strcmp(cmd, "serve") == 0, err, sizeof(err)) < 0) {
+		fprintf(stderr, "todod: %s\n", err);
+		code = 2;
+		goto out;
+	}
+	log_set_level((enum log_level)log_level_from_name(cfg->log_level));
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		log_error(NULL, "cannot initialise the MariaDB client library");
+		goto out;
+	}
+	if (strcmp(cmd, "migrate") == 0) {
+		code = db_migrate(cfg, cfg->sql_dir) == 0 ? 0 : 1;
+		goto out_lib;
+	}
+
+	if (password_init((unsigned)cfg->scrypt_concurrency) < 0 ||
+	    FCGX_Init() != 0)
+		goto out_lib;
+	if (check_schema(cfg) < 0)
+		goto out_lib;
+
+	/* Every thread inherits this mask; the main thread takes the signals
+	 * with sigwait, so libfcgi's own handlers never run. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	fd = open_listener(cfg);
+	if (fd < 0)
+		goto out_lib;
+	pool = pool_start(cfg, fd);
+	if (!pool)
+		goto out_lib;
+	log_info(NULL, "todod listening on %s with %ld workers", cfg->listen,
+		 cfg->workers);
+
+	sigdelset(&set, SIGUSR2);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info(NULL, "SIGHUP ignored: restart to reload the configuration");
+			continue;
+		}
+		break;
+	}
+	log_info(NULL, "signal %d: finishing requests in flight", sig);
+	pool_stop(pool);
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		unlink(cfg->listen + 5);
+	log_info(NULL, "stopped");
+	code = 0;
+out_lib:
+	if (fd >= 0)
+		close(fd);
+	mysql_library_end();
+out:
+	if (cfg)
+		memset(cfg, 0, sizeof(*cfg)); /* the secrets */
+	free(cfg);
+	return code;
+}

@@ -1,0 +1,219 @@
+/* Password hashing in Better Auth's format: scrypt (N=16384, r=16, p=1,
+ * 64-byte key) over the NFKC form of the password, salted with the hex text
+ * of 16 random bytes, stored as "salthex:keyhex". */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <uninorm.h>
+#include <unistr.h>
+
+#include "password.h"
+
+#define SALT_BYTES 16
+#define SALT_HEX (2 * SALT_BYTES)
+#define KEY_BYTES 64
+#define KEY_HEX (2 * KEY_BYTES)
+#define SCRYPT_N 16384
+#define SCRYPT_R 16
+#define SCRYPT_P 1
+/* scrypt needs 128 * N * r bytes (32 MiB) and a little more, which
+ * OpenSSL's default limit (maxmem 0 means 32 MiB) refuses. */
+#define SCRYPT_MAXMEM (64 * 1024 * 1024)
+
+/* Checked against unknown accounts so that they cost the same scrypt work
+ * as a wrong password; its password was random and has been thrown away. */
+static const char dummy_hash[] =
+	"6c80bf834282d368e5f6cd622bc1cb25:"
+	"4a23370e25ecd2930d7951128978c79fb85921585cc31d6c08bae5acc72832da"
+	"8795c0821125598dcd4f893a401fd300c7ffd86f5ff2ff7c2450c2678369265a";
+
+/* A counting semaphore over the scrypt computations: each takes 32 MiB. */
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t slots_free = PTHREAD_COND_INITIALIZER;
+static unsigned slots_max = 2;
+static unsigned slots_used;
+
+static void slot_acquire(void);
+static void slot_release(void);
+static bool is_ascii(const uint8_t *s, size_t len);
+static int derive(const char *pw, size_t len, const char salt[SALT_HEX],
+		  unsigned char ret_key[KEY_BYTES]);
+static void hex_encode(const unsigned char *in, size_t len, char *out);
+static int hex_value(char c);
+static int parse_stored(const char *stored, char ret_salt[SALT_HEX],
+			unsigned char ret_key[KEY_BYTES]);
+
+static void
+slot_acquire(void)
+{
+	pthread_mutex_lock(&slots_lock);
+	while (slots_used >= slots_max)
+		pthread_cond_wait(&slots_free, &slots_lock);
+	slots_used++;
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static void
+slot_release(void)
+{
+	pthread_mutex_lock(&slots_lock);
+	slots_used--;
+	pthread_cond_signal(&slots_free);
+	pthread_mutex_unlock(&slots_lock);
+}
+
+static bool
+is_ascii(const uint8_t *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* Derives the scrypt key of the NFKC form of pw. ASCII is its own NFKC
+ * form, so only other input is checked and normalised. */
+static int
+derive(const char *pw, size_t len, const char salt[SALT_HEX],
+       unsigned char ret_key[KEY_BYTES])
+{
+	const uint8_t *in = (const uint8_t *)pw;
+	uint8_t *norm = NULL;
+	size_t norm_len = len;
+	int r;
+
+	if (!pw && len > 0)
+		return -EINVAL;
+	if (!is_ascii(in, len)) {
+		if (u8_check(in, len))
+			return -EINVAL;
+		norm = u8_normalize(UNINORM_NFKC, in, len, NULL, &norm_len);
+		if (!norm)
+			return errno == ENOMEM ? -ENOMEM : -EINVAL;
+		in = norm;
+	}
+	slot_acquire();
+	r = 0;
+	if (EVP_PBE_scrypt((const char *)in, norm_len,
+			   (const unsigned char *)salt, SALT_HEX, SCRYPT_N,
+			   SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, ret_key,
+			   KEY_BYTES) != 1)
+		r = -EIO;
+	slot_release();
+	if (norm) {
+		OPENSSL_cleanse(norm, norm_len);
+		free(norm);
+	}
+	return r;
+}
+
+/* Writes 2 * len lowercase hex digits and a NUL. */
+static void
+hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		*out++ = digits[in[i] >> 4];
+		*out++ = digits[in[i] & 15];
+	}
+	*out = '\0';
+}
+
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Splits "salthex:keyhex" (exactly 32 and 128 hex digits). The salt stays
+ * text, as Better Auth uses it; the key is decoded. */
+static int
+parse_stored(const char *stored, char ret_salt[SALT_HEX],
+	     unsigned char ret_key[KEY_BYTES])
+{
+	const char *key = stored + SALT_HEX + 1;
+
+	if (strnlen(stored, PASSWORD_HASH_LEN + 1) != PASSWORD_HASH_LEN ||
+	    stored[SALT_HEX] != ':')
+		return -EINVAL;
+	for (size_t i = 0; i < SALT_HEX; i++)
+		if (hex_value(stored[i]) < 0)
+			return -EINVAL;
+	for (size_t i = 0; i < KEY_HEX; i++)
+		if (hex_value(key[i]) < 0)
+			return -EINVAL;
+	memcpy(ret_salt, stored, SALT_HEX);
+	for (size_t i = 0; i < KEY_BYTES; i++)
+		ret_key[i] = (unsigned char)(hex_value(key[2 * i]) << 4 |
+					     hex_value(key[2 * i + 1]));
+	return 0;
+}
+
+int
+password_init(unsigned max_concurrent)
+{
+	if (max_concurrent < 1)
+		return -EINVAL;
+	pthread_mutex_lock(&slots_lock);
+	slots_max = max_concurrent;
+	pthread_cond_broadcast(&slots_free);
+	pthread_mutex_unlock(&slots_lock);
+	return 0;
+}
+
+int
+password_hash(const char *pw, size_t len, char ret_hash[PASSWORD_HASH_LEN + 1])
+{
+	unsigned char salt[SALT_BYTES], key[KEY_BYTES];
+	char salt_hex[SALT_HEX + 1];
+	int r;
+
+	if (!ret_hash)
+		return -EINVAL;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return -EIO;
+	hex_encode(salt, sizeof(salt), salt_hex);
+	r = derive(pw, len, salt_hex, key);
+	if (r < 0)
+		goto out;
+	memcpy(ret_hash, salt_hex, SALT_HEX);
+	ret_hash[SALT_HEX] = ':';
+	hex_encode(key, sizeof(key), ret_hash + SALT_HEX + 1);
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	return r;
+}
+
+int
+password_verify(const char *pw, size_t len, const char *stored)
+{
+	unsigned char want[KEY_BYTES], got[KEY_BYTES];
+	char salt[SALT_HEX];
+	int r;
+
+	r = parse_stored(stored ? stored : dummy_hash, salt, want);
+	if (r < 0)
+		goto out;
+	r = derive(pw, len, salt, got);
+	if (r < 0)
+		goto out;
+	r = CRYPTO_memcmp(got, want, KEY_BYTES) == 0 && stored ? 0 : -EACCES;
+out:
+	OPENSSL_cleanse(got, sizeof(got));
+	OPENSSL_cleanse(want, sizeof(want));
+	return r;
+}

@@ -1,0 +1,29 @@
+/* Password hashing in Better Auth's scrypt format: "salthex:keyhex", 16 random
+ * salt bytes as 32 hex characters used (as text) for the salt, N=16384, r=16,
+ * p=1, 64-byte key, over the NFKC-normalised password. */
+#ifndef TODOD_PASSWORD_H
+#define TODOD_PASSWORD_H
+
+#include <stddef.h>
+
+#define PASSWORD_HASH_LEN (32 + 1 + 128) /* without the NUL */
+
+/* Sets how many scrypt computations may run at once in the process (each
+ * needs about 32 MiB); callers beyond that wait. Call once before threads
+ * start. Returns 0 or -EINVAL for max < 1. */
+int password_init(unsigned max_concurrent);
+
+/* Hashes pw[0..len) (UTF-8). On success writes a NUL-terminated hash into
+ * ret_hash. Returns 0, -EINVAL (invalid UTF-8), -ENOMEM, or -EIO (OpenSSL
+ * failure). */
+int password_hash(const char *pw, size_t len,
+		  char ret_hash[PASSWORD_HASH_LEN + 1]);
+
+/* Verifies pw[0..len) against a stored hash with a constant-time compare.
+ * Returns 0 on match, -EACCES on mismatch, -EINVAL when the stored hash or
+ * the password is malformed, -ENOMEM, -EIO. When stored is NULL it spends
+ * the same scrypt work on a fixed dummy hash and returns -EACCES, so an
+ * unknown account cannot be told from a wrong password by timing. */
+int password_verify(const char *pw, size_t len, const char *stored);
+
+#endif

@@ -1,0 +1,287 @@
+/* Worker threads: the FastCGI accept loop, request setup, dispatch through
+ * the route table, the access log line and the per-request cleanup. */
+#include "worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "arena.h"
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "router.h"
+#include "routes.h"
+#include "todos.h"
+#include "util.h"
+
+struct worker {
+	struct pool *pool;
+	int id;
+	pthread_t thread;
+	bool started;
+	atomic_bool idle; /* blocked in accept: safe to interrupt */
+	atomic_bool done;
+	FCGX_Request req;
+	struct arena *arena;
+	struct db *db;
+	unsigned rid_prefix;
+	unsigned long long served;
+};
+
+struct pool {
+	const struct config *cfg;
+	int listen_fd;
+	atomic_bool stopping;
+	int nworkers;
+	struct worker *workers;
+};
+
+static void *worker_main(void *arg);
+static void handle(struct worker *w);
+static void wake_handler(int sig);
+
+static atomic_llong last_purge_ms;
+
+static void
+wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static void
+handle(struct worker *w)
+{
+	struct request r;
+	const struct route *route;
+	const char *uri, *q, *m;
+	unsigned allowed = 0;
+	long long start = time_now_ms();
+	int status, method, nh0;
+
+	memset(&r, 0, sizeof(r));
+	r.fcgi = &w->req;
+	r.envp = w->req.envp;
+	r.arena = w->arena;
+	r.cfg = w->pool->cfg;
+	r.db = w->db;
+	snprintf(r.reqid, sizeof(r.reqid), "%08x%08llx", w->rid_prefix,
+		 w->served & 0xffffffffULL);
+
+	m = http_param(&r, "REQUEST_METHOD");
+	method = m ? http_method_from_name(m) : -1;
+	r.method_name = m ? m : "-";
+	uri = http_param(&r, "REQUEST_URI");
+	if (!uri)
+		uri = http_param(&r, "DOCUMENT_URI");
+	if (!uri)
+		uri = "";
+	q = strchr(uri, '?');
+	r.path = uri;
+	r.path_len = q ? (size_t)(q - uri) : strlen(uri);
+	r.query = http_param(&r, "QUERY_STRING");
+	if (!r.query)
+		r.query = q ? q + 1 : "";
+
+	route = method < 0 ? NULL
+			   : router_match(routes_table(), routes_count(),
+					  (enum http_method)method, r.path,
+					  r.path_len, r.params, r.param_len,
+					  &allowed);
+	if (method < 0) {
+		/* An unknown method: say which ones the path takes, if any. */
+		const char *p[HTTP_PARAMS_MAX];
+		size_t pl[HTTP_PARAMS_MAX];
+
+		router_match(routes_table(), routes_count(), HTTP_OPTIONS,
+			     r.path, r.path_len, p, pl, &allowed);
+	}
+	if (!route) {
+		if (allowed) {
+			char *allow = arena_alloc(r.arena, 64);
+
+			if (allow) {
+				router_allow_header(allowed, allow, 64);
+				http_header(&r, "Allow", allow);
+			}
+			status = http_error(&r, 405, "METHOD_NOT_ALLOWED",
+					    "The method is not allowed for this resource.",
+					    NULL);
+		} else {
+			status = http_error(&r, 404, "NOT_FOUND",
+					    "No such resource.", NULL);
+		}
+		r.route = "-";
+		goto send;
+	}
+	r.method = (enum http_method)method;
+	r.route = route->pattern;
+	if (route->flags & ROUTE_NOSTORE)
+		http_header(&r, "Cache-Control", "no-store");
+	if (route->flags & ROUTE_PRIVATE)
+		http_header(&r, "Cache-Control", "private, no-cache");
+	if (route->flags & ROUTE_AUTH) {
+		status = auth_require(&r);
+		if (status)
+			goto send;
+	}
+	db_clear_lost(w->db);
+	nh0 = r.nheaders;
+	status = route->handler(&r);
+	if (status == 503 && db_lost(w->db) &&
+	    (r.method == HTTP_GET || r.method == HTTP_HEAD)) {
+		/* The connection died under a safe request (MariaDB restarted
+		 * since this worker last used it): reconnect and run it again. */
+		r.err_code = r.err_message = r.err_field = NULL;
+		r.body = NULL;
+		r.body_len = 0;
+		r.nheaders = nh0;
+		db_clear_lost(w->db);
+		status = route->handler(&r);
+	}
+send:
+	http_send(&r, status);
+	if (status >= 500)
+		log_error(r.reqid, "%s %s -> %d %s%s", r.method_name, r.route,
+			  status, r.err_code ? r.err_code : "",
+			  r.log_detail ? r.log_detail : "");
+	else
+		log_info(r.reqid, "%s %s -> %d %lldms", r.method_name, r.route,
+			 status, time_now_ms() - start);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *p = w->pool;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!atomic_load(&p->stopping)) {
+		long long now, last;
+		int rc;
+
+		atomic_store(&w->idle, true);
+		if (atomic_load(&p->stopping)) {
+			atomic_store(&w->idle, false);
+			break;
+		}
+		rc = FCGX_Accept_r(&w->req);
+		atomic_store(&w->idle, false);
+		if (rc < 0)
+			break;
+		w->served++;
+		handle(w);
+		FCGX_Finish_r(&w->req);
+		arena_reset(w->arena);
+
+		/* Expired idempotency keys go away about once a minute, after
+		 * a response has been sent, by whichever worker comes first. */
+		now = time_now_ms();
+		last = atomic_load(&last_purge_ms);
+		if (now - last > 60000 &&
+		    atomic_compare_exchange_strong(&last_purge_ms, &last, now))
+			todos_purge_idempotency(w->db, now);
+	}
+	FCGX_Finish_r(&w->req);
+	atomic_store(&w->done, true);
+	return NULL;
+}
+
+struct pool *
+pool_start(const struct config *cfg, int listen_fd)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+	struct sigaction sa;
+
+	if (!p)
+		return NULL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake_handler; /* no SA_RESTART: accept gets EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+
+	p->cfg = cfg;
+	p->listen_fd = listen_fd;
+	p->nworkers = (int)cfg->workers;
+	p->workers = calloc((size_t)p->nworkers, sizeof(*p->workers));
+	if (!p->workers)
+		goto fail;
+	for (int i = 0; i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
+
+		w->pool = p;
+		w->id = i;
+		if (getrandom(&w->rid_prefix, sizeof(w->rid_prefix), 0) !=
+		    sizeof(w->rid_prefix))
+			w->rid_prefix = (unsigned)rand();
+		w->arena = arena_new(64 * 1024);
+		w->db = db_new(cfg);
+		if (!w->arena || !w->db ||
+		    FCGX_InitRequest(&w->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+			goto fail;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			goto fail;
+		w->started = true;
+	}
+	return p;
+fail:
+	log_error(NULL, "cannot start the worker pool");
+	pool_stop(p);
+	return NULL;
+}
+
+void
+pool_stop(struct pool *p)
+{
+	if (!p)
+		return;
+	atomic_store(&p->stopping, true);
+	FCGX_ShutdownPending();
+	/* Refuse new connections; wake the threads blocked in accept(). */
+	shutdown(p->listen_fd, SHUT_RDWR);
+	for (;;) {
+		bool all = true;
+
+		for (int i = 0; p->workers && i < p->nworkers; i++) {
+			struct worker *w = &p->workers[i];
+
+			if (!w->started || atomic_load(&w->done))
+				continue;
+			all = false;
+			if (atomic_load(&w->idle))
+				pthread_kill(w->thread, SIGUSR2);
+		}
+		if (all)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+	}
+	for (int i = 0; p->workers && i < p->nworkers; i++) {
+		struct worker *w = &p->workers[i];
+
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		FCGX_Free(&w->req, 1);
+		db_free(w->db);
+		arena_free(w->arena);
+	}
+	free(p->workers);
+	free(p);
+}

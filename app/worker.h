@@ -1,0 +1,15 @@
+/* The worker pool: N threads, each with its own MariaDB connection and
+ * arena, accepting FastCGI requests on one listening socket. */
+#ifndef TODOD_WORKER_H
+#define TODOD_WORKER_H
+
+struct config;
+struct pool;
+
+/* Starts cfg->workers threads on listen_fd. NULL on failure. */
+struct pool *pool_start(const struct config *cfg, int listen_fd);
+/* Stops accepting, lets every request in flight finish, joins the threads
+ * and frees the pool. */
+void pool_stop(struct pool *p);
+
+#endif

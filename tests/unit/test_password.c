@@ -1,0 +1,191 @@
+/* Unit tests for password.c: format, verification, NFKC, malformed input,
+ * and vectors computed independently with Node's crypto.scrypt. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "password.h"
+#include "tap.h"
+
+/* From Node 20: scrypt(pw.normalize('NFKC'), salthex, 64,
+ * {N: 16384, r: 16, p: 1, maxmem: 64 * 1024 * 1024}). */
+#define ASCII_PW "correct horse battery staple"
+#define ASCII_HASH                                                             \
+	"5f0c2a9e7d41b3863e1af47c20d95b6e:"                                    \
+	"eae035aa21e16886873ff66adf031aa10554f9796b19dd77a77c309542ca515c"     \
+	"f5a24c4f3e9031826f1b79a5152ec98346a10068d5b5d03bcff347e93a63c699"
+/* U+FB01 LATIN SMALL LIGATURE FI, "anc", U+00E9, " ", fullwidth "Pass". */
+#define UNI_PW                                                                 \
+	"\xef\xac\x81"                                                         \
+	"anc\xc3\xa9 "                                                         \
+	"\xef\xbc\xb0\xef\xbd\x81\xef\xbd\x93\xef\xbd\x93"
+#define UNI_NFKC "fianc\xc3\xa9 Pass"
+/* The same with e + U+0301 COMBINING ACUTE ACCENT. */
+#define UNI_NFD "fiance\xcc\x81 Pass"
+#define UNI_HASH                                                               \
+	"a3d81f60c4e29b7513fe06ad8c2b4971:"                                    \
+	"fa7e2ba4e358498913a714f97c947248238b49f1a44f2caa2a3bfac6103f0d1b"     \
+	"a779f6fab91cf12b6a0f5469f9f9081523e7a2c20b8876daeff42aaecb110602"
+
+static int verify(const char *pw, const char *stored);
+static int well_formed(const char *h);
+static void *verify_thread(void *arg);
+static void test_format(void);
+static void test_vectors(void);
+static void test_nfkc(void);
+static void test_malformed(void);
+static void test_concurrency(void);
+
+static int
+verify(const char *pw, const char *stored)
+{
+	return password_verify(pw, strlen(pw), stored);
+}
+
+static int
+well_formed(const char *h)
+{
+	if (strlen(h) != PASSWORD_HASH_LEN || h[32] != ':')
+		return 0;
+	for (size_t i = 0; i < PASSWORD_HASH_LEN; i++)
+		if (i != 32 && !strchr("0123456789abcdef", h[i]))
+			return 0;
+	return 1;
+}
+
+static void *
+verify_thread(void *arg)
+{
+	*(int *)arg = verify(ASCII_PW, ASCII_HASH);
+	return NULL;
+}
+
+static void
+test_format(void)
+{
+	char h1[PASSWORD_HASH_LEN + 1], h2[PASSWORD_HASH_LEN + 1];
+
+	is_int(password_hash("hunter22", 8, h1), 0, "hash succeeds");
+	ok(well_formed(h1), "hash is 32 hex ':' 128 lowercase hex: %s", h1);
+	is_int(password_hash("hunter22", 8, h2), 0, "hash again");
+	ok(strncmp(h1, h2, 32) != 0, "each hash has a fresh salt");
+	is_int(verify("hunter22", h1), 0, "right password verifies");
+	is_int(verify("hunter23", h1), -EACCES, "wrong password is refused");
+	is_int(verify("hunter2", h1), -EACCES, "a prefix is refused");
+	is_int(password_verify("hunter22\0x", 10, h1), -EACCES,
+	       "bytes after a NUL count");
+	is_int(password_hash("", 0, h2), 0, "the empty password hashes");
+	is_int(password_verify(NULL, 0, h2), 0, "and verifies");
+	is_int(verify(ASCII_PW, NULL), -EACCES, "NULL stored is refused");
+	is_int(verify("", NULL), -EACCES, "NULL stored refuses anything");
+}
+
+static void
+test_vectors(void)
+{
+	char upper[] = ASCII_HASH;
+
+	is_int(verify(ASCII_PW, ASCII_HASH), 0, "Node vector, ASCII");
+	is_int(verify(ASCII_PW "!", ASCII_HASH), -EACCES,
+	       "Node vector, ASCII, wrong password");
+	is_int(verify(UNI_PW, UNI_HASH), 0, "Node vector, non-ASCII");
+	for (char *p = upper + 33; *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	is_int(verify(ASCII_PW, upper), 0, "an upper-case key verifies");
+}
+
+static void
+test_nfkc(void)
+{
+	char h[PASSWORD_HASH_LEN + 1];
+
+	is_int(verify(UNI_NFKC, UNI_HASH), 0,
+	       "the NFKC form verifies against the Node vector");
+	is_int(verify(UNI_NFD, UNI_HASH), 0,
+	       "the decomposed form verifies against the Node vector");
+	is_int(verify("fiance Pass", UNI_HASH), -EACCES,
+	       "without the accent it does not");
+	is_int(password_hash("\xef\xac\x81", 3, h), 0, "hash the fi ligature");
+	is_int(verify("fi", h), 0, "U+FB01 and \"fi\" are one password");
+	is_int(password_hash("\xef\xbc\xa1\xef\xbc\xa2", 6, h), 0,
+	       "hash fullwidth AB");
+	is_int(verify("AB", h), 0,
+	       "fullwidth and ASCII letters are one password");
+	is_int(verify("ab", h), -EACCES, "case still matters");
+}
+
+static void
+test_malformed(void)
+{
+	static const char *const bad_utf8[] = {
+		"\xff", "abc\x80", "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82",
+	};
+	static const char *const bad_stored[] = {
+		"",
+		"5f0c2a9e7d41b3863e1af47c20d95b6e",
+		"5f0c2a9e7d41b3863e1af47c20d95b6e:",
+		ASCII_HASH "0",
+		ASCII_HASH ":",
+		" " ASCII_HASH,
+	};
+	/* One character of the vector changed: salt of 31 digits, non-hex in
+	 * the salt, not a colon, non-hex at either end of the key. */
+	static const struct {
+		size_t pos;
+		char c;
+	} edits[] = {{31, ':'}, {5, 'g'}, {32, ';'}, {33, 'x'}, {160, 'z'}};
+	char h[PASSWORD_HASH_LEN + 1];
+
+	for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(*bad_utf8); i++) {
+		is_int(password_hash(bad_utf8[i], strlen(bad_utf8[i]), h),
+		       -EINVAL, "hash refuses invalid UTF-8 #%zu", i);
+		is_int(verify(bad_utf8[i], ASCII_HASH), -EINVAL,
+		       "verify refuses invalid UTF-8 #%zu", i);
+	}
+	is_int(verify("\xff", NULL), -EINVAL,
+	       "invalid UTF-8 with NULL stored is -EINVAL");
+	for (size_t i = 0; i < sizeof(bad_stored) / sizeof(*bad_stored); i++)
+		is_int(verify(ASCII_PW, bad_stored[i]), -EINVAL,
+		       "malformed stored hash \"%s\" is -EINVAL",
+		       bad_stored[i]);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(*edits); i++) {
+		strcpy(h, ASCII_HASH);
+		h[edits[i].pos] = edits[i].c;
+		is_int(verify(ASCII_PW, h), -EINVAL,
+		       "stored hash with '%c' at %zu is -EINVAL", edits[i].c,
+		       edits[i].pos);
+	}
+}
+
+static void
+test_concurrency(void)
+{
+	pthread_t t[4];
+	int rc[4];
+	int all = 1;
+
+	is_int(password_init(0), -EINVAL, "password_init(0) is refused");
+	is_int(password_init(1), 0, "password_init(1)");
+	for (size_t i = 0; i < 4; i++) {
+		rc[i] = -1;
+		pthread_create(&t[i], NULL, verify_thread, &rc[i]);
+	}
+	for (size_t i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		all = all && rc[i] == 0;
+	}
+	ok(all, "four threads through one slot all verify");
+	is_int(password_init(2), 0, "password_init(2)");
+}
+
+int
+main(void)
+{
+	test_format();
+	test_vectors();
+	test_nfkc();
+	test_malformed();
+	test_concurrency();
+	return done();
+}
