@@ -238,12 +238,22 @@ read_secret_file(const char *path, unsigned char *buf, size_t bufsize,
 		r = -errno;
 		goto out;
 	}
-	while ((n = read(fd, buf + len, bufsize - len)) > 0) {
-		len += (size_t)n;
+	for (;;) {
+		char extra;
+
 		if (len == bufsize) {
-			r = -EFBIG;
-			goto out;
+			/* Full: the file must end here. */
+			n = read(fd, &extra, 1);
+			if (n > 0) {
+				r = -EFBIG;
+				goto out;
+			}
+			break;
 		}
+		n = read(fd, buf + len, bufsize - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
 	}
 	if (n < 0) {
 		r = -errno;
@@ -263,6 +273,7 @@ static int
 add_key(struct config *cfg, const char *kid, const char *path, char *err,
 	size_t errlen)
 {
+	const char *setting = cfg->jwt.nkeys ? "jwt_previous_secrets" : "jwt_kid";
 	struct jwt_key *k;
 	int r;
 
@@ -272,13 +283,14 @@ add_key(struct config *cfg, const char *kid, const char *path, char *err,
 		return -EINVAL;
 	}
 	if (kid[0] == '\0' || strlen(kid) > JWT_KID_MAX) {
-		snprintf(err, errlen, "jwt: key id \"%s\" must be 1 to %d bytes",
-			 kid, JWT_KID_MAX);
+		snprintf(err, errlen, "%s: key id \"%s\" must be 1 to %d bytes",
+			 setting, kid, JWT_KID_MAX);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < cfg->jwt.nkeys; i++)
 		if (strcmp(cfg->jwt.keys[i].kid, kid) == 0) {
-			snprintf(err, errlen, "jwt: key id \"%s\" used twice", kid);
+			snprintf(err, errlen,
+				 "jwt_previous_secrets: key id \"%s\" is used twice", kid);
 			return -EINVAL;
 		}
 	k = &cfg->jwt.keys[cfg->jwt.nkeys];
@@ -413,7 +425,7 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		unsigned char buf[sizeof(cfg->db_password)];
 		size_t n;
 		int r = read_secret_file(cfg->db_password_file, buf,
-					 sizeof(buf), &n);
+					 sizeof(buf) - 1, &n);
 
 		if (r < 0) {
 			snprintf(err, errlen, "db_password_file: cannot read %s: %s",
@@ -470,9 +482,10 @@ config_write_sample(FILE *f)
 			if (*h == '\n')
 				fputs("# ", f);
 		}
-		fprintf(f, "\n%s%s = %s\n",
-			options[i].def[0] ? "" : "# ", options[i].key,
-			options[i].def);
+		if (options[i].def[0])
+			fprintf(f, "\n%s = %s\n", options[i].key, options[i].def);
+		else
+			fprintf(f, "\n# %s =\n", options[i].key);
 	}
 }
 

@@ -350,11 +350,16 @@ http_send(struct request *r, int status)
 	if (!head || !body) {
 		static const char oom[] =
 			"Status: 500 Internal Server Error\r\n"
-			"Content-Type: application/json; charset=utf-8\r\n\r\n"
-			"{\"code\":\"INTERNAL_ERROR\",\"message\":\"An internal error occurred.\"}";
+			"Content-Type: application/json; charset=utf-8\r\n"
+			"X-Request-Id: ";
+		static const char oom_body[] =
+			"\r\n\r\n{\"code\":\"INTERNAL_ERROR\",\"message\":\"An internal error occurred.\"}";
 
-		if (r->fcgi)
+		if (r->fcgi) {
 			FCGX_PutStr(oom, sizeof(oom) - 1, r->fcgi->out);
+			FCGX_PutStr(r->reqid, (int)strlen(r->reqid), r->fcgi->out);
+			FCGX_PutStr(oom_body, sizeof(oom_body) - 1, r->fcgi->out);
+		}
 		return;
 	}
 	if (!r->fcgi)

@@ -9,7 +9,181 @@
 
 #include "arena.h"
 
+struct scan {
+	const char *s;
+	size_t len, i;
+	int depth, max_depth;
+};
+
 static void jb_grow(struct jbuf *b, size_t need);
+static void scan_ws(struct scan *sc);
+static int scan_value(struct scan *sc);
+static int scan_string(struct scan *sc);
+static int scan_number(struct scan *sc);
+static int scan_literal(struct scan *sc, const char *lit);
+
+/* A strict RFC 8259 syntax check ahead of json-c, which lets NaN,
+ * Infinity, "1.", single quotes and raw control characters through. Raw
+ * bytes >= 0x80 pass here; the fields that are read check their UTF-8. */
+static void
+scan_ws(struct scan *sc)
+{
+	while (sc->i < sc->len &&
+	       (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' ||
+		sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
+		sc->i++;
+}
+
+static int
+scan_literal(struct scan *sc, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (sc->len - sc->i < n || memcmp(sc->s + sc->i, lit, n) != 0)
+		return -EINVAL;
+	sc->i += n;
+	return 0;
+}
+
+static int
+scan_string(struct scan *sc)
+{
+	sc->i++; /* the opening quote */
+	while (sc->i < sc->len) {
+		unsigned char c = (unsigned char)sc->s[sc->i++];
+
+		if (c == '"')
+			return 0;
+		if (c < 0x20)
+			return -EINVAL;
+		if (c != '\\')
+			continue;
+		if (sc->i >= sc->len)
+			return -EINVAL;
+		c = (unsigned char)sc->s[sc->i++];
+		if (c == 'u') {
+			for (int k = 0; k < 4; k++, sc->i++)
+				if (sc->i >= sc->len ||
+				    !((sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9') ||
+				      (sc->s[sc->i] >= 'a' && sc->s[sc->i] <= 'f') ||
+				      (sc->s[sc->i] >= 'A' && sc->s[sc->i] <= 'F')))
+					return -EINVAL;
+		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
+			return -EINVAL;
+		}
+	}
+	return -EINVAL;
+}
+
+static int
+scan_number(struct scan *sc)
+{
+	size_t start;
+
+	if (sc->s[sc->i] == '-')
+		sc->i++;
+	if (sc->i >= sc->len)
+		return -EINVAL;
+	if (sc->s[sc->i] == '0') {
+		sc->i++;
+	} else if (sc->s[sc->i] >= '1' && sc->s[sc->i] <= '9') {
+		while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+			sc->i++;
+	} else {
+		return -EINVAL;
+	}
+	if (sc->i < sc->len && sc->s[sc->i] == '.') {
+		start = ++sc->i;
+		while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+			sc->i++;
+		if (sc->i == start)
+			return -EINVAL;
+	}
+	if (sc->i < sc->len && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
+		sc->i++;
+		if (sc->i < sc->len && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
+			sc->i++;
+		start = sc->i;
+		while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+			sc->i++;
+		if (sc->i == start)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+scan_value(struct scan *sc)
+{
+	char c, close;
+
+	scan_ws(sc);
+	if (sc->i >= sc->len)
+		return -EINVAL;
+	c = sc->s[sc->i];
+	switch (c) {
+	case '"':
+		return scan_string(sc);
+	case 't':
+		return scan_literal(sc, "true");
+	case 'f':
+		return scan_literal(sc, "false");
+	case 'n':
+		return scan_literal(sc, "null");
+	case '{':
+	case '[':
+		break;
+	default:
+		return scan_number(sc);
+	}
+	if (++sc->depth > sc->max_depth)
+		return -EINVAL;
+	close = c == '{' ? '}' : ']';
+	sc->i++;
+	scan_ws(sc);
+	if (sc->i < sc->len && sc->s[sc->i] == close) {
+		sc->i++;
+		sc->depth--;
+		return 0;
+	}
+	for (;;) {
+		if (c == '{') {
+			scan_ws(sc);
+			if (sc->i >= sc->len || sc->s[sc->i] != '"' ||
+			    scan_string(sc) < 0)
+				return -EINVAL;
+			scan_ws(sc);
+			if (sc->i >= sc->len || sc->s[sc->i] != ':')
+				return -EINVAL;
+			sc->i++;
+		}
+		if (scan_value(sc) < 0)
+			return -EINVAL;
+		scan_ws(sc);
+		if (sc->i >= sc->len)
+			return -EINVAL;
+		if (sc->s[sc->i] == ',') {
+			sc->i++;
+			continue;
+		}
+		if (sc->s[sc->i] != close)
+			return -EINVAL;
+		sc->i++;
+		sc->depth--;
+		return 0;
+	}
+}
+
+int
+json_check(const char *buf, size_t len, int max_depth)
+{
+	struct scan sc = {.s = buf, .len = len, .max_depth = max_depth};
+
+	if (scan_value(&sc) < 0)
+		return -EINVAL;
+	scan_ws(&sc);
+	return sc.i == len ? 0 : -EINVAL;
+}
 
 int
 json_parse(const char *buf, size_t len, int max_depth, struct json_object **ret)
@@ -18,9 +192,10 @@ json_parse(const char *buf, size_t len, int max_depth, struct json_object **ret)
 	struct json_object *obj = NULL;
 	int r = -EINVAL;
 
-	if (len > (size_t)1 << 30)
+	if (len > (size_t)1 << 30 || json_check(buf, len, max_depth) < 0)
 		return -EINVAL;
-	tok = json_tokener_new_ex(max_depth);
+	/* json-c counts a scalar inside the innermost container as a level. */
+	tok = json_tokener_new_ex(max_depth + 1);
 	if (!tok)
 		return -ENOMEM;
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -28,11 +203,9 @@ json_parse(const char *buf, size_t len, int max_depth, struct json_object **ret)
 	if (json_tokener_get_error(tok) == json_tokener_continue) {
 		/* The input ended inside a value: feed the end marker. */
 		obj = json_tokener_parse_ex(tok, "", 1);
-		if (!obj)
+		if (json_tokener_get_error(tok) != json_tokener_success)
 			goto out;
-		if (json_tokener_get_parse_end(tok) != 0)
-			goto out;
-	} else if (json_tokener_get_error(tok) != json_tokener_success || !obj) {
+	} else if (json_tokener_get_error(tok) != json_tokener_success) {
 		goto out;
 	} else {
 		size_t end = json_tokener_get_parse_end(tok);

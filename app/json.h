@@ -11,9 +11,14 @@ struct json_object;
 
 #define JSON_MAX_DEPTH 32
 
-/* Parses buf[0..len) as one JSON value with nesting at most max_depth.
- * Rejects trailing garbage. On success *ret is a new reference the caller
- * owns (json_object_put). Returns 0, -EINVAL or -ENOMEM. Pure. */
+/* Checks that buf[0..len) is one RFC 8259 JSON value with at most
+ * max_depth nested objects/arrays. Returns 0 or -EINVAL. Pure. */
+int json_check(const char *buf, size_t len, int max_depth);
+
+/* Parses buf[0..len) as one JSON value with nesting at most max_depth
+ * (json_check first). On success *ret is a new reference the caller owns
+ * (json_object_put), NULL for the JSON null. Returns 0, -EINVAL or
+ * -ENOMEM. Pure. */
 int json_parse(const char *buf, size_t len, int max_depth,
 	       struct json_object **ret);
 

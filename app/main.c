@@ -125,6 +125,7 @@ main(int argc, char **argv)
 	sigset_t set;
 	struct pool *pool = NULL;
 	int fd = -1, sig = 0, code = 1;
+	ino_t listen_ino = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -183,6 +184,13 @@ main(int argc, char **argv)
 	fd = open_listener(cfg);
 	if (fd < 0)
 		goto out_lib;
+	{
+		struct stat st;
+
+		if (strncmp(cfg->listen, "unix:", 5) == 0 &&
+		    stat(cfg->listen + 5, &st) == 0)
+			listen_ino = st.st_ino;
+	}
 	pool = pool_start(cfg, fd);
 	if (!pool)
 		goto out_lib;
@@ -201,8 +209,14 @@ main(int argc, char **argv)
 	}
 	log_info(NULL, "signal %d: finishing requests in flight", sig);
 	pool_stop(pool);
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		unlink(cfg->listen + 5);
+	/* Remove the socket file only if it is still ours: a new instance
+	 * started for a restart may already have bound the path. */
+	if (strncmp(cfg->listen, "unix:", 5) == 0) {
+		struct stat st;
+
+		if (stat(cfg->listen + 5, &st) == 0 && st.st_ino == listen_ino)
+			unlink(cfg->listen + 5);
+	}
 	log_info(NULL, "stopped");
 	code = 0;
 out_lib:

@@ -84,7 +84,7 @@ parse_uint(const char *s, size_t len, long long max, long long *ret)
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
 			return -EINVAL;
-		if (v > (max - (s[i] - '0')) / 10)
+		if (s[i] - '0' > max || v > (max - (s[i] - '0')) / 10)
 			return -EINVAL;
 		v = v * 10 + (s[i] - '0');
 	}
@@ -183,7 +183,7 @@ rfc3339_parse(const char *s, size_t len, long long *ret_ms)
 				ms = ms * 10 + (unsigned)(s[i] - '0');
 			i++;
 		}
-		if (i == start || i - start > 9)
+		if (i == start)
 			return -EINVAL;
 		for (size_t k = i - start; k < 3; k++)
 			ms *= 10;
