@@ -621,6 +621,9 @@ write_update(struct request *r, bool replace, const struct input *in)
 			return http_error(r, 409, "CONFLICT",
 					  "The todo has changed: If-Match does not match its ETag.",
 					  NULL);
+		if (!replace && !in->has_title && !in->has_desc &&
+		    !in->has_completed && !in->has_priority && !in->has_due)
+			return respond_todo(r, 200, t); /* PATCH {}: nothing to do */
 		if (replace) {
 			t->title_len = 0;
 			t->desc_len = 0;

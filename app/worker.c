@@ -110,6 +110,9 @@ handle(struct worker *w)
 			     r.path, r.path_len, p, pl, &allowed);
 	}
 	if (!route) {
+		/* Everything under /api/auth/ is uncacheable, errors included. */
+		if (r.path_len >= 10 && memcmp(r.path, "/api/auth/", 10) == 0)
+			http_header(&r, "Cache-Control", "no-store");
 		if (allowed) {
 			char *allow = arena_alloc(r.arena, 64);
 
