@@ -51,6 +51,7 @@ static int issue(struct request *r, const char *sub, char **ret_token);
 static void set_cookie(struct request *r, const char *token);
 static int normalize_email(struct request *r, const char *s, size_t len,
 			   char *out, size_t *out_len);
+static int signed_in(struct request *r, int status, const struct user *u);
 
 static const char *
 cookie_name(const struct config *cfg)
@@ -306,6 +307,28 @@ bad:
 			  "email");
 }
 
+/* The answer of sign-up (201) and sign-in (200): a new token, the cookie,
+ * and {"token", "user"} (sign-in adds Better Auth's "redirect": false). */
+static int
+signed_in(struct request *r, int status, const struct user *u)
+{
+	char *token = NULL, sub[24];
+	struct jbuf b;
+	int rc;
+
+	snprintf(sub, sizeof(sub), "%lld", u->id);
+	if ((rc = issue(r, sub, &token)))
+		return rc;
+	set_cookie(r, token);
+	jb_init(&b, r->arena, 1024);
+	jb_lit(&b, status == 200 ? "{\"redirect\":false,\"token\":" : "{\"token\":");
+	jb_cstr(&b, token);
+	jb_lit(&b, ",\"user\":");
+	user_json(&b, u);
+	jb_lit(&b, "}");
+	return http_body_jbuf(r, status, &b);
+}
+
 int
 auth_sign_up(struct request *r)
 {
@@ -315,13 +338,11 @@ auth_sign_up(struct request *r)
 	const char *name = NULL, *email = NULL, *pw = NULL, *s;
 	size_t name_len = 0, email_len = 0, pw_len = 0, slen;
 	char email_norm[EMAIL_MAX + 1], hash[PASSWORD_HASH_LEN + 1];
-	char *token = NULL, sub[24];
 	unsigned long l_email, l_name, l_hash;
 	MYSQL_STMT *st;
 	MYSQL_BIND p[5];
 	MYSQL_TIME now_t;
 	struct user u;
-	struct jbuf b;
 	long count;
 	int rc;
 
@@ -386,20 +407,7 @@ auth_sign_up(struct request *r)
 	memcpy(u.name, name, name_len);
 	u.name_len = name_len;
 	u.created = u.updated = now_t;
-	snprintf(sub, sizeof(sub), "%lld", u.id);
-	if ((rc = issue(r, sub, &token)))
-		return rc;
-	set_cookie(r, token);
-	jb_init(&b, r->arena, 1024);
-	jb_lit(&b, "{\"token\":");
-	jb_cstr(&b, token);
-	jb_lit(&b, ",\"user\":");
-	user_json(&b, &u);
-	jb_lit(&b, "}");
-	s = jb_finish(&b, &slen);
-	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	return http_body(r, 201, s, slen);
+	return signed_in(r, 201, &u);
 }
 
 int
@@ -411,11 +419,9 @@ auth_sign_in(struct request *r)
 	const char *email = NULL, *pw = NULL, *s;
 	size_t email_len = 0, pw_len = 0, slen, n;
 	char email_norm[EMAIL_MAX + 1];
-	char *token = NULL, sub[24];
 	unsigned long l_email;
 	MYSQL_BIND p[1];
 	struct user u;
-	struct jbuf b;
 	bool found = false;
 	int rc;
 
@@ -465,20 +471,7 @@ auth_sign_in(struct request *r)
 		return http_error(r, 401, "INVALID_EMAIL_OR_PASSWORD",
 				  "Invalid email or password.", NULL);
 
-	snprintf(sub, sizeof(sub), "%lld", u.id);
-	if ((rc = issue(r, sub, &token)))
-		return rc;
-	set_cookie(r, token);
-	jb_init(&b, r->arena, 1024);
-	jb_lit(&b, "{\"redirect\":false,\"token\":");
-	jb_cstr(&b, token);
-	jb_lit(&b, ",\"user\":");
-	user_json(&b, &u);
-	jb_lit(&b, "}");
-	s = jb_finish(&b, &slen);
-	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	return http_body(r, 200, s, slen);
+	return signed_in(r, 200, &u);
 }
 
 int
@@ -505,8 +498,6 @@ auth_get_session(struct request *r)
 	MYSQL_BIND p[1];
 	struct user u;
 	struct jbuf b;
-	const char *s;
-	size_t slen;
 	long long uid;
 	int rc;
 
@@ -528,10 +519,7 @@ auth_get_session(struct request *r)
 	jb_lit(&b, "\"},\"user\":");
 	user_json(&b, &u);
 	jb_lit(&b, "}");
-	s = jb_finish(&b, &slen);
-	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	return http_body(r, 200, s, slen);
+	return http_body_jbuf(r, 200, &b);
 }
 
 int
@@ -540,8 +528,6 @@ auth_token(struct request *r)
 	struct jwt_claims claims;
 	char *token = NULL;
 	struct jbuf b;
-	const char *s;
-	size_t slen;
 	int rc;
 
 	if ((rc = authenticate(r, &claims)) || (rc = issue(r, claims.sub, &token)))
@@ -550,8 +536,5 @@ auth_token(struct request *r)
 	jb_lit(&b, "{\"token\":");
 	jb_cstr(&b, token);
 	jb_lit(&b, "}");
-	s = jb_finish(&b, &slen);
-	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	return http_body(r, 200, s, slen);
+	return http_body_jbuf(r, 200, &b);
 }

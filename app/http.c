@@ -129,6 +129,17 @@ http_body(struct request *r, int status, const char *json, size_t len)
 	return status;
 }
 
+int
+http_body_jbuf(struct request *r, int status, struct jbuf *b)
+{
+	size_t len;
+	const char *s = jb_finish(b, &len);
+
+	if (!s)
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+	return http_body(r, status, s, len);
+}
+
 bool
 http_is_json_type(const char *ct, size_t len)
 {

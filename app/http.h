@@ -78,6 +78,9 @@ int http_error(struct request *r, int status, const char *code,
 void http_header(struct request *r, const char *name, const char *value);
 /* Sets the response body (JSON text owned by the request's arena). */
 int http_body(struct request *r, int status, const char *json, size_t len);
+struct jbuf;
+/* Sets the body from a JSON writer; 500 when the writer ran out of memory. */
+int http_body_jbuf(struct request *r, int status, struct jbuf *b);
 
 /* True when a Content-Type value is application/json (parameters allowed). */
 bool http_is_json_type(const char *ct, size_t len);

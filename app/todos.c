@@ -98,6 +98,7 @@ static int create_idempotent(struct request *r, const struct input *in,
 static void request_hash(const struct input *in, unsigned char out[32]);
 static int write_update(struct request *r, bool replace,
 			const struct input *in);
+static int update(struct request *r, bool replace);
 static void like_pattern(struct request *r, const char *q, size_t len,
 			 char **ret, unsigned long *ret_len);
 
@@ -316,18 +317,14 @@ static int
 respond_todo(struct request *r, int status, const struct todo *t)
 {
 	struct jbuf b;
-	const char *s, *tag = etag(r, t);
-	size_t len;
+	const char *tag = etag(r, t);
 
 	if (!tag)
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
 	http_header(r, "ETag", tag);
 	jb_init(&b, r->arena, 512 + t->title_len + t->desc_len * 2);
 	todo_json(&b, t);
-	s = jb_finish(&b, &len);
-	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	return http_body(r, status, s, len);
+	return http_body_jbuf(r, status, &b);
 }
 
 /* Copies the given fields of in over t (the text must fit: it was
@@ -665,8 +662,9 @@ write_update(struct request *r, bool replace, const struct input *in)
 			  "The todo is being changed concurrently; try again.", NULL);
 }
 
-int
-todos_replace(struct request *r)
+/* A missing or foreign id answers 404 before the body is looked at. */
+static int
+update(struct request *r, bool replace)
 {
 	struct json_object *body;
 	struct input in;
@@ -674,23 +672,21 @@ todos_replace(struct request *r)
 	int rc;
 
 	if ((rc = todo_id(r, &id)) || (rc = http_read_json(r, &body)) ||
-	    (rc = parse_input(r, body, true, &in)))
+	    (rc = parse_input(r, body, replace, &in)))
 		return rc;
-	return write_update(r, true, &in);
+	return write_update(r, replace, &in);
+}
+
+int
+todos_replace(struct request *r)
+{
+	return update(r, true);
 }
 
 int
 todos_patch(struct request *r)
 {
-	struct json_object *body;
-	struct input in;
-	long long id;
-	int rc;
-
-	if ((rc = todo_id(r, &id)) || (rc = http_read_json(r, &body)) ||
-	    (rc = parse_input(r, body, false, &in)))
-		return rc;
-	return write_update(r, false, &in);
+	return update(r, false);
 }
 
 int
@@ -781,8 +777,6 @@ todos_list(struct request *r)
 	MYSQL_BIND p[8], res[9];
 	struct todo *t = arena_alloc(r->arena, sizeof(*t));
 	struct jbuf b;
-	const char *s;
-	size_t slen;
 	int np = 0;
 	char sql[512];
 
@@ -943,10 +937,7 @@ todos_list(struct request *r)
 	jb_lit(&b, ",\"offset\":");
 	jb_int(&b, offset);
 	jb_lit(&b, "}");
-	s = jb_finish(&b, &slen);
-	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	return http_body(r, 200, s, slen);
+	return http_body_jbuf(r, 200, &b);
 }
 
 void
