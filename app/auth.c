@@ -52,6 +52,7 @@ static void set_cookie(struct request *r, const char *token);
 static int normalize_email(struct request *r, const char *s, size_t len,
 			   char *out, size_t *out_len);
 static int signed_in(struct request *r, int status, const struct user *u);
+static int busy(struct request *r);
 
 static const char *
 cookie_name(const struct config *cfg)
@@ -307,6 +308,17 @@ bad:
 			  "email");
 }
 
+/* Every password slot and waiting place is taken: shed the request rather
+ * than tie up another worker. */
+static int
+busy(struct request *r)
+{
+	http_header(r, "Retry-After", "1");
+	return http_error(r, 429, "TOO_MANY_REQUESTS",
+			  "Too many sign-ins are being processed; try again shortly.",
+			  NULL);
+}
+
 /* The answer of sign-up (201) and sign-in (200): a new token, the cookie,
  * and {"token", "user"} (sign-in adds Better Auth's "redirect": false). */
 static int
@@ -377,6 +389,8 @@ auth_sign_up(struct request *r)
 				  "password must be 8 to 128 characters.", "password");
 
 	rc = password_hash(pw, pw_len, hash);
+	if (rc == -EBUSY)
+		return busy(r);
 	if (rc < 0) {
 		log_error(r->reqid, "password_hash failed: %d", rc);
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
@@ -463,6 +477,8 @@ auth_sign_in(struct request *r)
 		found = rc == 1;
 	}
 	rc = password_verify(pw, pw_len, found ? u.hash : NULL);
+	if (rc == -EBUSY)
+		return busy(r);
 	if (rc == -ENOMEM || rc == -EIO) {
 		log_error(r->reqid, "password_verify failed: %d", rc);
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);

@@ -83,7 +83,9 @@ static const struct option options[] = {
 	 "client_max_body_size."},
 	{"scrypt_concurrency", NUM(scrypt_concurrency), "2", 1, 64,
 	 "Password hashes computed at once (about 32 MiB and 150 ms of a core\n"
-	 "each); further sign-ins wait, so a flood cannot starve todo routes."},
+	 "each). At most half the workers may be busy with passwords (computing\n"
+	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
+	 "cannot starve the todo routes."},
 	{"log_level", STR(log_level), "info", 0, 0, "error, warn, info or debug."},
 	{"sql_dir", STR(sql_dir), "sql", 0, 0,
 	 "Directory of the numbered migrations used by `todod migrate`."},

@@ -126,6 +126,7 @@ main(int argc, char **argv)
 	struct pool *pool = NULL;
 	int fd = -1, sig = 0, code = 1;
 	ino_t listen_ino = 0;
+	long budget, running;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -165,7 +166,12 @@ main(int argc, char **argv)
 		goto out_lib;
 	}
 
-	if (password_init((unsigned)cfg->scrypt_concurrency) < 0 ||
+	/* At most half the workers (at least one) may be busy with password
+	 * hashing, computing or waiting; the others stay free for the todo
+	 * routes whatever the sign-in load. */
+	budget = cfg->workers / 2 > 0 ? cfg->workers / 2 : 1;
+	running = cfg->scrypt_concurrency < budget ? cfg->scrypt_concurrency : budget;
+	if (password_init((unsigned)running, (unsigned)(budget - running)) < 0 ||
 	    FCGX_Init() != 0)
 		goto out_lib;
 	if (check_schema(cfg) < 0)

@@ -39,8 +39,10 @@ static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slots_free = PTHREAD_COND_INITIALIZER;
 static unsigned slots_max = 2;
 static unsigned slots_used;
+static unsigned waiting_max = 64;
+static unsigned waiting;
 
-static void slot_acquire(void);
+static int slot_acquire(void);
 static void slot_release(void);
 static bool is_ascii(const uint8_t *s, size_t len);
 static int derive(const char *pw, size_t len, const char salt[SALT_HEX],
@@ -50,14 +52,21 @@ static int hex_value(char c);
 static int parse_stored(const char *stored, char ret_salt[SALT_HEX],
 			unsigned char ret_key[KEY_BYTES]);
 
-static void
+static int
 slot_acquire(void)
 {
 	pthread_mutex_lock(&slots_lock);
+	if (slots_used >= slots_max && waiting >= waiting_max) {
+		pthread_mutex_unlock(&slots_lock);
+		return -EBUSY;
+	}
+	waiting++;
 	while (slots_used >= slots_max)
 		pthread_cond_wait(&slots_free, &slots_lock);
+	waiting--;
 	slots_used++;
 	pthread_mutex_unlock(&slots_lock);
+	return 0;
 }
 
 static void
@@ -99,14 +108,16 @@ derive(const char *pw, size_t len, const char salt[SALT_HEX],
 			return errno == ENOMEM ? -ENOMEM : -EINVAL;
 		in = norm;
 	}
-	slot_acquire();
-	r = 0;
+	r = slot_acquire();
+	if (r < 0)
+		goto out;
 	if (EVP_PBE_scrypt((const char *)in, norm_len,
 			   (const unsigned char *)salt, SALT_HEX, SCRYPT_N,
 			   SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, ret_key,
 			   KEY_BYTES) != 1)
 		r = -EIO;
 	slot_release();
+out:
 	if (norm) {
 		OPENSSL_cleanse(norm, norm_len);
 		free(norm);
@@ -164,12 +175,13 @@ parse_stored(const char *stored, char ret_salt[SALT_HEX],
 }
 
 int
-password_init(unsigned max_concurrent)
+password_init(unsigned max_concurrent, unsigned max_waiting)
 {
 	if (max_concurrent < 1)
 		return -EINVAL;
 	pthread_mutex_lock(&slots_lock);
 	slots_max = max_concurrent;
+	waiting_max = max_waiting;
 	pthread_cond_broadcast(&slots_free);
 	pthread_mutex_unlock(&slots_lock);
 	return 0;

@@ -9,19 +9,20 @@
 #define PASSWORD_HASH_LEN (32 + 1 + 128) /* without the NUL */
 
 /* Sets how many scrypt computations may run at once in the process (each
- * needs about 32 MiB); callers beyond that wait. Call once before threads
- * start. Returns 0 or -EINVAL for max < 1. */
-int password_init(unsigned max_concurrent);
+ * needs about 32 MiB) and how many callers may wait for a turn; a caller
+ * beyond both is refused at once with -EBUSY, so a sign-in flood cannot tie
+ * up every worker. Returns 0 or -EINVAL for max_concurrent < 1. */
+int password_init(unsigned max_concurrent, unsigned max_waiting);
 
 /* Hashes pw[0..len) (UTF-8). On success writes a NUL-terminated hash into
- * ret_hash. Returns 0, -EINVAL (invalid UTF-8), -ENOMEM, or -EIO (OpenSSL
- * failure). */
+ * ret_hash. Returns 0, -EINVAL (invalid UTF-8), -EBUSY (too many waiting),
+ * -ENOMEM, or -EIO (OpenSSL failure). */
 int password_hash(const char *pw, size_t len,
 		  char ret_hash[PASSWORD_HASH_LEN + 1]);
 
 /* Verifies pw[0..len) against a stored hash with a constant-time compare.
  * Returns 0 on match, -EACCES on mismatch, -EINVAL when the stored hash or
- * the password is malformed, -ENOMEM, -EIO. When stored is NULL it spends
+ * the password is malformed, -EBUSY (too many waiting), -ENOMEM, -EIO. When stored is NULL it spends
  * the same scrypt work on a fixed dummy hash and returns -EACCES, so an
  * unknown account cannot be told from a wrong password by timing. */
 int password_verify(const char *pw, size_t len, const char *stored);

@@ -15,6 +15,10 @@ Standard library only. Environment:
   TODOD_BIN       the binary (default $TODOD_BUILD/todod)
   TODOD_TEST_TMP  where stacks are made (default $TODOD_BUILD/test-tmp)
   TODOD_KEEP_TMP  keep stack directories even when everything passed
+  TODOD_RESPONSE_LOG  append every exchange made by Stack.request to this
+                  file, one JSON object per line (see record_exchange); the
+                  OpenAPI conformance check (tests/node/openapi_conformance.mjs)
+                  validates them against docs/openapi.yaml
 """
 
 import atexit
@@ -140,6 +144,29 @@ def datadir_template():
             atexit.register(_cleanup_template, datadir)
             _datadir_template = datadir
         return _datadir_template
+
+
+RESPONSE_LOG = os.environ.get("TODOD_RESPONSE_LOG") or None
+_response_log_lock = threading.Lock()
+
+
+def record_exchange(method, path, status, headers, body):
+    """Append one exchange to $TODOD_RESPONSE_LOG (when set) as a JSON line:
+    method, path (with the query), status, headers (lower-case names) and
+    body: text, or base64 with "body_base64": true when it is not UTF-8.
+    Tests run requests from several threads: one lock, one write per line."""
+    if not RESPONSE_LOG:
+        return
+    entry = {"method": method, "path": path, "status": status, "headers": headers}
+    try:
+        entry["body"] = body.decode("utf-8")
+    except UnicodeDecodeError:
+        entry["body"] = base64.b64encode(body).decode("ascii")
+        entry["body_base64"] = True
+    line = json.dumps(entry, ensure_ascii=False) + "\n"
+    with _response_log_lock:
+        with open(RESPONSE_LOG, "a", encoding="utf-8") as f:
+            f.write(line)
 
 
 class Response(tuple):
@@ -487,6 +514,7 @@ class Stack:
             for k, v in resp.getheaders():
                 k = k.lower()
                 out[k] = out[k] + ", " + v if k in out else v
+            record_exchange(method, path, resp.status, out, data)
             return Response(resp.status, out, data, parse_json(data))
         finally:
             conn.close()

@@ -1048,5 +1048,58 @@ class TrustedOriginTest(AuthMixin, StackTestCase):
                     self.assertError(resp, 403, "INVALID_ORIGIN", name)
 
 
+class SignInFloodTest(AuthMixin, StackTestCase):
+    """Password hashing may occupy at most half the workers: with 4 workers,
+    2 compute and none wait, so a burst of sign-ins is partly shed with 429
+    while the todo routes keep answering at once."""
+
+    stack_config = {"workers": 4, "scrypt_concurrency": 2}
+
+    def test_sign_in_flood_does_not_starve_todo_routes(self):
+        u = self.new_user()
+        n_sign_in, n_todo = 12, 12
+        sign_ins, todos = [None] * n_sign_in, [None] * n_todo
+
+        def sign_in(i):
+            try:
+                sign_ins[i] = self.sign_in(u["email"], u["password"])
+            except Exception as e:  # reported below
+                sign_ins[i] = repr(e)
+
+        def list_todos(i):
+            time.sleep(0.05)  # after the sign-ins have taken their workers
+            t0 = time.monotonic()
+            try:
+                resp = self.request("GET", "/api/todos", headers=self.bearer(u["token"]))
+                todos[i] = (resp, time.monotonic() - t0)
+            except Exception as e:
+                todos[i] = (repr(e), None)
+
+        threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(n_sign_in)]
+        threads += [threading.Thread(target=list_todos, args=(i,)) for i in range(n_todo)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+
+        statuses = []
+        for i, resp in enumerate(sign_ins):
+            self.assertNotIsInstance(resp, str, "sign-in %d: %s" % (i, resp))
+            statuses.append(resp.status)
+            if resp.status == 429:
+                self.assertError(resp, 429, "TOO_MANY_REQUESTS")
+                self.assertEqual(resp.headers.get("retry-after"), "1")
+            else:
+                self.assertEqual(resp.status, 200, resp.body)
+        self.assertIn(200, statuses, "some sign-ins must get through")
+        self.assertIn(429, statuses, "a burst beyond the password budget is shed")
+        for i, (resp, elapsed) in enumerate(todos):
+            self.assertNotIsInstance(resp, str, "todo list %d: %s" % (i, resp))
+            self.assertEqual(resp.status, 200, resp.body)
+            # Loose bound (shared, noisy machines): a starved worker pool
+            # would make these wait behind several 150 ms hashes.
+            self.assertLess(elapsed, 2.0, "todo list %d took %.2fs" % (i, elapsed))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "password.h"
 #include "tap.h"
@@ -165,8 +166,8 @@ test_concurrency(void)
 	int rc[4];
 	int all = 1;
 
-	is_int(password_init(0), -EINVAL, "password_init(0) is refused");
-	is_int(password_init(1), 0, "password_init(1)");
+	is_int(password_init(0, 0), -EINVAL, "password_init(0, 0) is refused");
+	is_int(password_init(1, 8), 0, "password_init(1, 8)");
 	for (size_t i = 0; i < 4; i++) {
 		rc[i] = -1;
 		pthread_create(&t[i], NULL, verify_thread, &rc[i]);
@@ -176,7 +177,19 @@ test_concurrency(void)
 		all = all && rc[i] == 0;
 	}
 	ok(all, "four threads through one slot all verify");
-	is_int(password_init(2), 0, "password_init(2)");
+
+	/* One slot, no waiting place: while a hash runs, the next caller is
+	 * refused at once instead of tying up its thread. */
+	is_int(password_init(1, 0), 0, "password_init(1, 0)");
+	rc[0] = -1;
+	pthread_create(&t[0], NULL, verify_thread, &rc[0]);
+	nanosleep(&(struct timespec){.tv_nsec = 40 * 1000 * 1000}, NULL);
+	is_int(verify(ASCII_PW, ASCII_HASH), -EBUSY,
+	       "a caller beyond the running and waiting bound gets -EBUSY");
+	pthread_join(t[0], NULL);
+	is_int(rc[0], 0, "the hash that held the slot completes");
+	is_int(verify(ASCII_PW, ASCII_HASH), 0, "the slot is free again afterwards");
+	is_int(password_init(2, 8), 0, "password_init(2, 8)");
 }
 
 int
