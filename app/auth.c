@@ -5,12 +5,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include <json-c/json.h>
+#include <unicase.h>
 
 #include "arena.h"
 #include "config.h"
@@ -264,17 +266,44 @@ set_cookie(struct request *r, const char *token)
 		http_header(r, "Set-Cookie", v);
 }
 
-/* Trims, lower-cases (ASCII) and checks a plausible address shape:
- * local@domain, no spaces or controls, a dot inside the domain. */
+/* Trims and lower-cases (full Unicode, as JavaScript's toLowerCase does
+ * for Better Auth) into out[EMAIL_MAX + 1]. Returns 0, or -EINVAL when the
+ * result is empty or longer than EMAIL_MAX bytes. */
 static int
-normalize_email(struct request *r, const char *s, size_t len, char *out,
-		size_t *out_len)
+lower_email(const char *s, size_t len, char *out, size_t *out_len)
 {
-	const char *at = NULL;
-	size_t n = len;
+	uint8_t *low;
+	size_t n = len, low_len = EMAIL_MAX + 1;
 
 	s = str_trim(s, &n);
-	if (n == 0 || n > EMAIL_MAX)
+	if (n == 0 || n > EMAIL_MAX * 4)
+		return -EINVAL;
+	/* u8_tolower writes into out when the result fits, else mallocs. */
+	low = u8_tolower((const uint8_t *)s, n, NULL, NULL, (uint8_t *)out,
+			 &low_len);
+	if (!low)
+		return -EINVAL;
+	if (low != (uint8_t *)out) {
+		free(low);
+		return -EINVAL;
+	}
+	if (low_len == 0 || low_len > EMAIL_MAX)
+		return -EINVAL;
+	out[low_len] = '\0';
+	*out_len = low_len;
+	return 0;
+}
+
+/* Normalises (lower_email) and checks a plausible address shape:
+ * local@domain, no spaces or controls, a dot inside the domain. */
+static int
+normalize_email(struct request *r, const char *in, size_t len, char *out,
+		size_t *out_len)
+{
+	const char *at = NULL, *s = out;
+	size_t n;
+
+	if (lower_email(in, len, out, &n) < 0)
 		goto bad;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -288,9 +317,7 @@ normalize_email(struct request *r, const char *s, size_t len, char *out,
 				goto bad;
 			at = s + i;
 		}
-		out[i] = (char)tolower(c);
 	}
-	out[n] = '\0';
 	if (!at || at == s || at - s > 64 || (size_t)(at - s) + 1 >= n)
 		goto bad;
 	{
@@ -436,7 +463,7 @@ auth_sign_in(struct request *r)
 	unsigned long l_email;
 	MYSQL_BIND p[1];
 	struct user u;
-	bool found = false;
+	bool found = false, too_long = false;
 	int rc;
 
 	if ((rc = login_csrf(r)) || (rc = http_read_json(r, &body)) ||
@@ -458,17 +485,17 @@ auth_sign_in(struct request *r)
 				  "password is required.", "password");
 	if ((rc = http_json_string(r, v, "password", &pw, &pw_len)))
 		return rc;
-	if (pw_len > PASSWORD_MAX_CHARS * 4)
-		pw_len = PASSWORD_MAX_CHARS * 4; /* never matches: bounded work */
+	/* A password longer than any that can be registered never matches;
+	 * it still costs one hash of bounded length, like a wrong one. */
+	if (utf8_count(pw, pw_len) > PASSWORD_MAX_CHARS) {
+		too_long = true;
+		if (pw_len > PASSWORD_MAX_CHARS * 4)
+			pw_len = PASSWORD_MAX_CHARS * 4;
+	}
 
 	/* An address that cannot exist is looked up like any other: the
 	 * answer and its timing stay those of a wrong password. */
-	n = email_len;
-	email = str_trim(email, &n);
-	if (n <= EMAIL_MAX) {
-		for (size_t i = 0; i < n; i++)
-			email_norm[i] = (char)tolower((unsigned char)email[i]);
-		email_norm[n] = '\0';
+	if (lower_email(email, email_len, email_norm, &n) == 0) {
 		l_email = n;
 		db_bind_str(&p[0], email_norm, &l_email);
 		rc = user_load(r, STMT_USER_BY_EMAIL, p, &u);
@@ -476,7 +503,7 @@ auth_sign_in(struct request *r)
 			return http_from_errno(r, rc);
 		found = rc == 1;
 	}
-	rc = password_verify(pw, pw_len, found ? u.hash : NULL);
+	rc = password_verify(pw, pw_len, found && !too_long ? u.hash : NULL);
 	if (rc == -EBUSY)
 		return busy(r);
 	if (rc == -ENOMEM || rc == -EIO) {

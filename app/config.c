@@ -35,7 +35,7 @@ static const struct option options[] = {
 	 "FastCGI socket: unix:/path/to/socket, or 127.0.0.1:PORT (loopback)."},
 	{"socket_mode", MODE(socket_mode), "0660", 0, 0777,
 	 "Mode of the unix socket (octal); nginx's user must be able to connect."},
-	{"workers", NUM(workers), "16", 1, 1024,
+	{"workers", NUM(workers), "16", 1, 256,
 	 "Worker threads; each serves one request at a time with its own\n"
 	 "MariaDB connection."},
 	{"backlog", NUM(backlog), "1024", 1, 65535,
@@ -376,6 +376,22 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 	strcpy(cfg->jwt.audience, cfg->jwt_audience);
 	cfg->jwt.ttl = cfg->jwt_ttl;
 	cfg->jwt.skew = cfg->jwt_skew;
+	/* Needed by `migrate` too, unlike the JWT secrets. */
+	if (cfg->db_password_file[0]) {
+		unsigned char buf[sizeof(cfg->db_password)];
+		size_t n;
+		int r = read_secret_file(cfg->db_password_file, buf,
+					 sizeof(buf) - 1, &n);
+
+		if (r < 0) {
+			snprintf(err, errlen, "db_password_file: cannot read %s: %s",
+				 cfg->db_password_file,
+				 r == -EFBIG ? "file too large" : strerror(-r));
+			return -EINVAL;
+		}
+		memcpy(cfg->db_password, buf, n);
+		cfg->db_password[n] = '\0';
+	}
 	if (!load_secrets)
 		return 0;
 
@@ -423,21 +439,6 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 			return -EINVAL;
 	}
 
-	if (cfg->db_password_file[0]) {
-		unsigned char buf[sizeof(cfg->db_password)];
-		size_t n;
-		int r = read_secret_file(cfg->db_password_file, buf,
-					 sizeof(buf) - 1, &n);
-
-		if (r < 0) {
-			snprintf(err, errlen, "db_password_file: cannot read %s: %s",
-				 cfg->db_password_file,
-				 r == -EFBIG ? "file too large" : strerror(-r));
-			return -EINVAL;
-		}
-		memcpy(cfg->db_password, buf, n);
-		cfg->db_password[n] = '\0';
-	}
 	return 0;
 }
 

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "util.h"
 
-#define PING_IDLE_MS 30000 /* ping a connection idle longer than this */
+#define PING_IDLE_MS 5000 /* ping a connection idle longer than this */
 #define RECONNECT_BACKOFF_MS 250
 
 static const char *const sql[STMT_MAX] = {
@@ -70,13 +70,14 @@ struct db {
 	MYSQL_STMT *dyn[DB_DYN_MAX];
 	long long last_used_ms;
 	long long last_fail_ms;
-	bool lost;
+	bool lost;   /* lost since db_clear_lost() */
+	bool broken; /* to be dropped at the next db_connect() */
 };
 
 static void db_disconnect(struct db *db);
 static bool is_gone(unsigned err);
 static MYSQL *open_connection(const struct config *cfg, bool multi,
-			      const char **ret_err);
+			      char *errbuf, size_t errlen);
 static MYSQL_STMT *prepare(struct db *db, MYSQL_STMT **slot, const char *text,
 			   const char *reqid);
 static int run_file(MYSQL *m, const char *path);
@@ -119,15 +120,15 @@ db_free(struct db *db)
 }
 
 static MYSQL *
-open_connection(const struct config *cfg, bool multi, const char **ret_err)
+open_connection(const struct config *cfg, bool multi, char *errbuf,
+		size_t errlen)
 {
-	static char errbuf[256];
 	unsigned timeout = (unsigned)cfg->db_timeout;
 	my_bool off = 0;
 	MYSQL *m = mysql_init(NULL);
 
 	if (!m) {
-		*ret_err = "out of memory";
+		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
@@ -143,8 +144,7 @@ open_connection(const struct config *cfg, bool multi, const char **ret_err)
 				cfg->db_socket[0] ? 0 : (unsigned)cfg->db_port,
 				cfg->db_socket[0] ? cfg->db_socket : NULL,
 				multi ? CLIENT_MULTI_STATEMENTS : 0)) {
-		snprintf(errbuf, sizeof(errbuf), "%s", mysql_error(m));
-		*ret_err = errbuf;
+		snprintf(errbuf, errlen, "%s", mysql_error(m));
 		mysql_close(m);
 		return NULL;
 	}
@@ -155,8 +155,15 @@ int
 db_connect(struct db *db, const char *reqid)
 {
 	long long now = time_now_ms();
-	const char *err = NULL;
+	char err[256];
 
+	/* A connection found broken during the last request is dropped here,
+	 * at the start of the next use, never while a caller holds one of its
+	 * statements. */
+	if (db->broken) {
+		db_disconnect(db);
+		db->broken = false;
+	}
 	if (db->mysql && now - db->last_used_ms > PING_IDLE_MS &&
 	    mysql_ping(db->mysql) != 0) {
 		log_warn(reqid, "db: idle connection is gone: %s",
@@ -170,7 +177,7 @@ db_connect(struct db *db, const char *reqid)
 	/* A worker does not hammer a server that is down. */
 	if (db->last_fail_ms && now - db->last_fail_ms < RECONNECT_BACKOFF_MS)
 		return -EAGAIN;
-	db->mysql = open_connection(db->cfg, false, &err);
+	db->mysql = open_connection(db->cfg, false, err, sizeof(err));
 	if (!db->mysql) {
 		db->last_fail_ms = now;
 		log_error(reqid, "db: cannot connect: %s", err);
@@ -192,6 +199,12 @@ db_lost(const struct db *db)
 void
 db_clear_lost(struct db *db)
 {
+	/* Called between requests (and before a retry), when no statement
+	 * of this connection is in use: a broken connection can go. */
+	if (db->broken) {
+		db_disconnect(db);
+		db->broken = false;
+	}
 	db->lost = false;
 }
 
@@ -227,7 +240,7 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 	unsigned err;
 	const char *msg;
 
-	if (!db->mysql)
+	if (!db->mysql || db->broken)
 		return -EAGAIN;
 	err = st ? mysql_stmt_errno(st) : mysql_errno(db->mysql);
 	msg = st ? mysql_stmt_error(st) : mysql_error(db->mysql);
@@ -242,7 +255,7 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 	if (is_gone(err) || err == 0) {
 		log_error(reqid, "%s: database connection lost: %s (%u)", func,
 			  msg, err);
-		db_disconnect(db);
+		db->broken = true;
 		db->lost = true;
 		db->last_fail_ms = 0;
 		return -EAGAIN;
@@ -256,10 +269,12 @@ prepare(struct db *db, MYSQL_STMT **slot, const char *text, const char *reqid)
 {
 	MYSQL_STMT *st;
 
-	if (*slot)
-		return *slot;
+	if (db->broken)
+		return NULL; /* the rest of this request answers 503 */
 	if (db_connect(db, reqid) < 0)
 		return NULL;
+	if (*slot)
+		return *slot;
 	st = mysql_stmt_init(db->mysql);
 	if (!st) {
 		db_fail(db, NULL, __func__, reqid);
@@ -291,7 +306,7 @@ db_stmt_dyn(struct db *db, unsigned slot, const char *text, const char *reqid)
 int
 db_begin(struct db *db, const char *reqid)
 {
-	if (db_connect(db, reqid) < 0)
+	if (db->broken || db_connect(db, reqid) < 0)
 		return -EAGAIN;
 	if (mysql_autocommit(db->mysql, 0) != 0)
 		return db_fail(db, NULL, __func__, reqid);
@@ -303,7 +318,7 @@ db_commit(struct db *db, const char *reqid)
 {
 	int r = 0;
 
-	if (!db->mysql)
+	if (!db->mysql || db->broken)
 		return -EAGAIN;
 	if (mysql_commit(db->mysql) != 0)
 		return db_fail(db, NULL, __func__, reqid);
@@ -315,7 +330,7 @@ db_commit(struct db *db, const char *reqid)
 void
 db_rollback(struct db *db)
 {
-	if (!db->mysql)
+	if (!db->mysql || db->broken)
 		return;
 	if (mysql_rollback(db->mysql) != 0 || mysql_autocommit(db->mysql, 1) != 0)
 		db_fail(db, NULL, __func__, NULL);
@@ -374,7 +389,9 @@ db_bind_time(MYSQL_BIND *b, MYSQL_TIME *t, my_bool *is_null)
 void
 db_time_from_ms(MYSQL_TIME *t, long long ms)
 {
-	long long secs = ms / 1000, days = secs / 86400, rem = secs % 86400;
+	long long secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	long long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	long long rem = secs - days * 86400, msec = ms - secs * 1000;
 	long long y;
 	unsigned m, d;
 
@@ -386,7 +403,7 @@ db_time_from_ms(MYSQL_TIME *t, long long ms)
 	t->hour = (unsigned)(rem / 3600);
 	t->minute = (unsigned)(rem / 60 % 60);
 	t->second = (unsigned)(rem % 60);
-	t->second_part = (unsigned long)(ms % 1000) * 1000;
+	t->second_part = (unsigned long)msec * 1000;
 	t->time_type = MYSQL_TIMESTAMP_DATETIME;
 }
 
@@ -508,8 +525,8 @@ db_migrate(const struct config *cfg, const char *dir)
 		" name VARCHAR(255) NOT NULL,"
 		" applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
 		") ENGINE=InnoDB";
-	const char *err = NULL;
-	MYSQL *m = open_connection(cfg, true, &err);
+	char err[256];
+	MYSQL *m = open_connection(cfg, true, err, sizeof(err));
 	DIR *d = NULL;
 	struct dirent *e;
 	char *names[1000];

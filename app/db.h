@@ -46,6 +46,9 @@ void db_free(struct db *db); /* accepts NULL */
 int db_connect(struct db *db, const char *reqid);
 /* True when the connection was lost since the last db_clear_lost(). */
 bool db_lost(const struct db *db);
+/* Starts a request: forgets the loss and drops a broken connection (a
+ * connection found broken mid-request stays open, with its statements,
+ * until then, so that no caller uses a freed statement). */
 void db_clear_lost(struct db *db);
 MYSQL *db_mysql(struct db *db);
 /* The prepared statement (prepared on first use); NULL and -EAGAIN in

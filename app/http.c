@@ -265,6 +265,7 @@ http_query_parse(struct arena *a, const char *qs, size_t len,
 {
 	struct query_param *params;
 	size_t count = 1, n = 0, i = 0;
+	int rc;
 
 	for (size_t k = 0; k < len; k++)
 		if (qs[k] == '&')
@@ -282,12 +283,20 @@ http_query_parse(struct arena *a, const char *qs, size_t len,
 		i += plen + 1;
 		if (plen == 0)
 			continue;
-		if (decode(a, part, klen, &p->key, &p->key_len) < 0)
-			return -EINVAL;
+		rc = decode(a, part, klen, &p->key, &p->key_len);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0)
+			continue; /* no name to match: an unknown parameter */
 		if (eq) {
-			if (decode(a, eq + 1, plen - klen - 1, &p->value,
-				   &p->value_len) < 0)
-				return -EINVAL;
+			rc = decode(a, eq + 1, plen - klen - 1, &p->value,
+				    &p->value_len);
+			if (rc == -ENOMEM)
+				return rc;
+			if (rc < 0) {
+				p->value = NULL;
+				p->value_len = 0;
+			}
 		} else {
 			p->value = "";
 			p->value_len = 0;

@@ -89,8 +89,10 @@ bool http_is_json_type(const char *ct, size_t len);
  * owned by the request's arena, or an error status already recorded. */
 int http_read_json(struct request *r, struct json_object **ret);
 
-/* Splits and percent-decodes a query string ('+' is a space). Pure.
- * Returns 0 or -EINVAL on a bad escape or an embedded NUL. */
+/* Splits and percent-decodes a query string ('+' is a space). Pure. A
+ * value with a bad escape or a NUL is returned as NULL (the caller names
+ * the parameter in its error); a key with one is dropped. Returns 0 or
+ * -ENOMEM. */
 int http_query_parse(struct arena *a, const char *qs, size_t len,
 		     struct query_param **ret, size_t *ret_n);
 

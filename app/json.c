@@ -18,7 +18,7 @@ struct scan {
 static void jb_grow(struct jbuf *b, size_t need);
 static void scan_ws(struct scan *sc);
 static int scan_value(struct scan *sc);
-static int scan_string(struct scan *sc);
+static int scan_string(struct scan *sc, bool key);
 static int scan_number(struct scan *sc);
 static int scan_literal(struct scan *sc, const char *lit);
 
@@ -45,8 +45,10 @@ scan_literal(struct scan *sc, const char *lit)
 	return 0;
 }
 
+/* A key may not contain \u0000: json-c would cut it there, and
+ * {"title\u0000x": ...} must not pass for "title". */
 static int
-scan_string(struct scan *sc)
+scan_string(struct scan *sc, bool key)
 {
 	sc->i++; /* the opening quote */
 	while (sc->i < sc->len) {
@@ -62,6 +64,9 @@ scan_string(struct scan *sc)
 			return -EINVAL;
 		c = (unsigned char)sc->s[sc->i++];
 		if (c == 'u') {
+			if (key && sc->len - sc->i >= 4 &&
+			    memcmp(sc->s + sc->i, "0000", 4) == 0)
+				return -EINVAL;
 			for (int k = 0; k < 4; k++, sc->i++)
 				if (sc->i >= sc->len ||
 				    !((sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9') ||
@@ -123,7 +128,7 @@ scan_value(struct scan *sc)
 	c = sc->s[sc->i];
 	switch (c) {
 	case '"':
-		return scan_string(sc);
+		return scan_string(sc, false);
 	case 't':
 		return scan_literal(sc, "true");
 	case 'f':
@@ -150,7 +155,7 @@ scan_value(struct scan *sc)
 		if (c == '{') {
 			scan_ws(sc);
 			if (sc->i >= sc->len || sc->s[sc->i] != '"' ||
-			    scan_string(sc) < 0)
+			    scan_string(sc, true) < 0)
 				return -EINVAL;
 			scan_ws(sc);
 			if (sc->i >= sc->len || sc->s[sc->i] != ':')

@@ -178,11 +178,13 @@ main(int argc, char **argv)
 		goto out_lib;
 
 	/* Every thread inherits this mask; the main thread takes the signals
-	 * with sigwait, so libfcgi's own handlers never run. */
+	 * with sigwait, so libfcgi's own handlers (SIGUSR1 and SIGTERM only
+	 * set a flag that would retire workers one by one) never run. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -203,26 +205,25 @@ main(int argc, char **argv)
 	log_info(NULL, "todod listening on %s with %ld workers", cfg->listen,
 		 cfg->workers);
 
-	sigdelset(&set, SIGUSR2);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
-		if (sig == SIGHUP) {
-			log_info(NULL, "SIGHUP ignored: restart to reload the configuration");
-			continue;
-		}
-		break;
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		log_info(NULL, "signal %d ignored (restart to reload the configuration)",
+			 sig);
 	}
 	log_info(NULL, "signal %d: finishing requests in flight", sig);
-	pool_stop(pool);
-	/* Remove the socket file only if it is still ours: a new instance
-	 * started for a restart may already have bound the path. */
+	/* First take the path away so that nothing new arrives (only if it is
+	 * still ours: a new instance started for a restart may have bound it
+	 * already), then serve what is queued and in flight. */
 	if (strncmp(cfg->listen, "unix:", 5) == 0) {
 		struct stat st;
 
 		if (stat(cfg->listen + 5, &st) == 0 && st.st_ino == listen_ino)
 			unlink(cfg->listen + 5);
 	}
+	pool_stop(pool);
 	log_info(NULL, "stopped");
 	code = 0;
 out_lib:

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,7 @@
 #define Q_MAX 200
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 200
-#define OFFSET_MAX 1000000
+#define OFFSET_MAX INT64_MAX
 #define IDEM_KEY_MAX 255
 #define IDEM_RETENTION_MS (24LL * 3600 * 1000)
 #define IDEM_PURGE_AFTER_MS (25LL * 3600 * 1000)
@@ -502,10 +503,8 @@ create_idempotent(struct request *r, const struct input *in, const char *key,
 					  "This Idempotency-Key was already used with a "
 					  "different request body.",
 					  "Idempotency-Key");
-		if (time_now_ms() - db_time_to_ms(&created) > IDEM_RETENTION_MS ||
-		    (rc = todo_load(r, todo_id, t)) == 0) {
-			/* Expired, or its todo was deleted since: the key is
-			 * free again. */
+		if (time_now_ms() - db_time_to_ms(&created) > IDEM_RETENTION_MS) {
+			/* Expired: the key is free again. */
 			st = db_stmt(r->db, STMT_IDEM_DELETE, r->reqid);
 			if (!st)
 				return -EAGAIN;
@@ -515,8 +514,16 @@ create_idempotent(struct request *r, const struct input *in, const char *key,
 				return rc;
 			continue;
 		}
+		rc = todo_load(r, todo_id, t);
 		if (rc < 0)
 			return rc;
+		if (rc == 0)
+			/* The retry must not create a second todo: the first
+			 * result, since deleted, is what it gets. */
+			return http_error(r, 404, "NOT_FOUND",
+					  "The todo created with this Idempotency-Key "
+					  "has since been deleted.",
+					  NULL);
 		return 0;
 	}
 	return rc < 0 ? rc : -EBUSY;
@@ -774,17 +781,18 @@ todos_list(struct request *r)
 	char *like = NULL;
 	unsigned long like_len = 0;
 	MYSQL_STMT *st;
-	MYSQL_BIND p[8], res[9];
+	MYSQL_BIND p[12], res[10];
 	struct todo *t = arena_alloc(r->arena, sizeof(*t));
 	struct jbuf b;
+	int rows = 0;
+	char where[160];
 	int np = 0;
-	char sql[512];
+	char sql[768];
 
 	if (!t)
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
 	if (http_query_parse(r->arena, r->query, strlen(r->query), &qp, &nqp) < 0)
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "The query string is not well-formed.", NULL);
+		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
 	for (size_t i = 0; i < nqp; i++) {
 		static const char *const names[] = {"completed", "priority", "q",
 						    "sort", "limit", "offset"};
@@ -797,6 +805,12 @@ todos_list(struct request *r)
 				which = n;
 		if (which < 0)
 			continue; /* unknown parameters are ignored */
+		if (!v)
+			return http_error(r, 422, "VALIDATION_FAILED",
+					  arena_printf(r->arena,
+						       "%s is not well-formed (bad percent-encoding).",
+						       names[which]),
+					  names[which]);
 		if (seen[which])
 			return http_error(r, 422, "VALIDATION_FAILED",
 					  arena_printf(r->arena, "%s is given more than once.",
@@ -868,13 +882,13 @@ todos_list(struct request *r)
 		case 5:
 			if (parse_uint(v, vl, OFFSET_MAX, &offset) < 0)
 				return http_error(r, 422, "VALIDATION_FAILED",
-						  "offset must be an integer from 0 to 1000000.",
+						  "offset must be a non-negative integer.",
 						  "offset");
 			break;
 		}
 	}
 
-	/* Parameters in statement order: user, completed, priority, q, q. */
+	/* The filter's parameters: user, completed, priority, q, q. */
 	db_bind_ll(&p[np++], &uid, NULL);
 	if (filters & F_COMPLETED)
 		db_bind_ll(&p[np++], &completed, NULL);
@@ -884,48 +898,54 @@ todos_list(struct request *r)
 		db_bind_str(&p[np++], like, &like_len);
 		db_bind_str(&p[np++], like, &like_len);
 	}
-
-	/* The statement text comes from fixed fragments only; every value is
-	 * a bound parameter. */
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM todos WHERE user_id = ?%s%s%s",
+	snprintf(where, sizeof(where), "user_id = ?%s%s%s",
 		 filters & F_COMPLETED ? " AND completed = ?" : "",
 		 filters & F_PRIORITY ? " AND priority = ?" : "",
 		 filters & F_Q ? " AND (title LIKE ? ESCAPE '!' OR description LIKE ? ESCAPE '!')" : "");
-	st = db_stmt_dyn(r->db, 64 + (unsigned)filters, sql, r->reqid);
+
+	/* One round trip for the page and its total: the total is an
+	 * uncorrelated subquery (evaluated once, over the same index range),
+	 * not COUNT(*) OVER(), which would sort the whole filtered set. The
+	 * statement text comes from fixed fragments only; every value is a
+	 * bound parameter: the filter's twice, then limit and offset. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT id, title, description, completed, priority, due_at,"
+		 " version, created_at, updated_at,"
+		 " (SELECT COUNT(*) FROM todos WHERE %s)"
+		 " FROM todos WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
+		 where, where, desc ? sorts[sort].desc : sorts[sort].asc);
+	st = db_stmt_dyn(r->db, (unsigned)(filters * 8 + sort * 2 + desc), sql,
+			 r->reqid);
 	if (!st)
 		return http_from_errno(r, -EAGAIN);
-	db_bind_ll(&res[0], &total, NULL);
+	memcpy(&p[np], &p[0], (size_t)np * sizeof(p[0]));
+	db_bind_ll(&p[2 * np], &limit, NULL);
+	db_bind_ll(&p[2 * np + 1], &offset, NULL);
+	bind_todo(res, t);
+	db_bind_ll(&res[9], &total, NULL);
 	if ((rc = db_exec(r->db, st, p, res, __func__, r->reqid)) < 0)
 		return http_from_errno(r, rc);
-	rc = db_fetch(r->db, st, __func__, r->reqid);
+	jb_init(&b, r->arena, 4096);
+	jb_lit(&b, "{\"items\":[");
+	while ((rc = db_fetch(r->db, st, __func__, r->reqid)) == 1) {
+		jb_sep(&b);
+		todo_json(&b, t);
+		rows++;
+	}
 	mysql_stmt_free_result(st);
 	if (rc < 0)
 		return http_from_errno(r, rc);
 
-	jb_init(&b, r->arena, 4096);
-	jb_lit(&b, "{\"items\":[");
-	if (total > offset) {
-		snprintf(sql, sizeof(sql),
-			 "SELECT id, title, description, completed, priority, due_at,"
-			 " version, created_at, updated_at FROM todos WHERE user_id = ?%s%s%s"
-			 " ORDER BY %s LIMIT ? OFFSET ?",
-			 filters & F_COMPLETED ? " AND completed = ?" : "",
-			 filters & F_PRIORITY ? " AND priority = ?" : "",
-			 filters & F_Q ? " AND (title LIKE ? ESCAPE '!' OR description LIKE ? ESCAPE '!')" : "",
-			 desc ? sorts[sort].desc : sorts[sort].asc);
-		st = db_stmt_dyn(r->db, (unsigned)(filters * 8 + sort * 2 + desc),
-				 sql, r->reqid);
+	/* An empty page past the end still reports the total. */
+	if (rows == 0 && offset > 0) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM todos WHERE %s", where);
+		st = db_stmt_dyn(r->db, 64 + (unsigned)filters, sql, r->reqid);
 		if (!st)
 			return http_from_errno(r, -EAGAIN);
-		db_bind_ll(&p[np], &limit, NULL);
-		db_bind_ll(&p[np + 1], &offset, NULL);
-		bind_todo(res, t);
+		db_bind_ll(&res[0], &total, NULL);
 		if ((rc = db_exec(r->db, st, p, res, __func__, r->reqid)) < 0)
 			return http_from_errno(r, rc);
-		while ((rc = db_fetch(r->db, st, __func__, r->reqid)) == 1) {
-			jb_sep(&b);
-			todo_json(&b, t);
-		}
+		rc = db_fetch(r->db, st, __func__, r->reqid);
 		mysql_stmt_free_result(st);
 		if (rc < 0)
 			return http_from_errno(r, rc);

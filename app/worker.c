@@ -3,6 +3,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,9 +33,7 @@ struct worker {
 	struct pool *pool;
 	int id;
 	pthread_t thread;
-	bool started;
-	atomic_bool idle; /* blocked in accept: safe to interrupt */
-	atomic_bool done;
+	bool initialised, started;
 	FCGX_Request req;
 	struct arena *arena;
 	struct db *db;
@@ -52,15 +51,8 @@ struct pool {
 
 static void *worker_main(void *arg);
 static void handle(struct worker *w);
-static void wake_handler(int sig);
 
 static atomic_llong last_purge_ms;
-
-static void
-wake_handler(int sig)
-{
-	(void)sig;
-}
 
 static void
 handle(struct worker *w)
@@ -171,25 +163,22 @@ worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *p = w->pool;
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR2);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!atomic_load(&p->stopping)) {
 		long long now, last;
-		int rc;
 
-		atomic_store(&w->idle, true);
-		if (atomic_load(&p->stopping)) {
-			atomic_store(&w->idle, false);
-			break;
+		if (FCGX_Accept_r(&w->req) < 0) {
+			/* pool_stop shut the socket down (accept fails with
+			 * EINVAL), or accept failed for want of resources
+			 * (EMFILE, ENOBUFS...): then wait a little and go on,
+			 * a worker never leaves the pool by itself. */
+			if (atomic_load(&p->stopping))
+				break;
+			log_error(NULL, "worker %d: accept failed: %s", w->id,
+				  strerror(errno));
+			nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+			continue;
 		}
-		rc = FCGX_Accept_r(&w->req);
-		atomic_store(&w->idle, false);
-		if (rc < 0)
-			break;
 		w->served++;
 		handle(w);
 		FCGX_Finish_r(&w->req);
@@ -200,11 +189,12 @@ worker_main(void *arg)
 		now = time_now_ms();
 		last = atomic_load(&last_purge_ms);
 		if (now - last > 60000 &&
-		    atomic_compare_exchange_strong(&last_purge_ms, &last, now))
+		    atomic_compare_exchange_strong(&last_purge_ms, &last, now)) {
+			db_clear_lost(w->db);
 			todos_purge_idempotency(w->db, now);
+		}
 	}
 	FCGX_Finish_r(&w->req);
-	atomic_store(&w->done, true);
 	return NULL;
 }
 
@@ -212,15 +202,9 @@ struct pool *
 pool_start(const struct config *cfg, int listen_fd)
 {
 	struct pool *p = calloc(1, sizeof(*p));
-	struct sigaction sa;
 
 	if (!p)
 		return NULL;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = wake_handler; /* no SA_RESTART: accept gets EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGUSR2, &sa, NULL);
-
 	p->cfg = cfg;
 	p->listen_fd = listen_fd;
 	p->nworkers = (int)cfg->workers;
@@ -237,9 +221,9 @@ pool_start(const struct config *cfg, int listen_fd)
 			w->rid_prefix = (unsigned)rand();
 		w->arena = arena_new(64 * 1024);
 		w->db = db_new(cfg);
-		if (!w->arena || !w->db ||
-		    FCGX_InitRequest(&w->req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		if (!w->arena || !w->db || FCGX_InitRequest(&w->req, listen_fd, 0) != 0)
 			goto fail;
+		w->initialised = true;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			goto fail;
 		w->started = true;
@@ -254,34 +238,33 @@ fail:
 void
 pool_stop(struct pool *p)
 {
+	struct pollfd pfd;
+
 	if (!p)
 		return;
+	/* The caller has removed the socket's path, so no new connection
+	 * can come; the ones already queued are served before the socket is
+	 * shut (bounded: 30 s). */
+	pfd.fd = p->listen_fd;
+	pfd.events = POLLIN;
+	for (int i = 0; i < 1200 && p->workers; i++) {
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000}, NULL);
+	}
 	atomic_store(&p->stopping, true);
 	FCGX_ShutdownPending();
-	/* Refuse new connections; wake the threads blocked in accept(). */
+	/* Wakes every thread blocked in accept() (EINVAL); the others finish
+	 * their request and see the flag. */
 	shutdown(p->listen_fd, SHUT_RDWR);
-	for (;;) {
-		bool all = true;
-
-		for (int i = 0; p->workers && i < p->nworkers; i++) {
-			struct worker *w = &p->workers[i];
-
-			if (!w->started || atomic_load(&w->done))
-				continue;
-			all = false;
-			if (atomic_load(&w->idle))
-				pthread_kill(w->thread, SIGUSR2);
-		}
-		if (all)
-			break;
-		nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
-	}
 	for (int i = 0; p->workers && i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		FCGX_Free(&w->req, 1);
+		if (w->initialised)
+			FCGX_Free(&w->req, 1);
 		db_free(w->db);
 		arena_free(w->arena);
 	}

@@ -337,7 +337,8 @@ class Stack:
         write_file(self.path("todod.conf"), render_config(values))
 
     def migrate(self):
-        env = child_env({"TODOD_DB_USER": "root", "TODOD_DB_PASSWORD": ""})
+        env = child_env({"TODOD_DB_USER": "root", "TODOD_DB_PASSWORD": "",
+                         "TODOD_DB_PASSWORD_FILE": ""})
         with open(self.path("log", "migrate.log"), "ab") as log:
             r = subprocess.run([BIN, "-c", self.path("todod.conf"), "migrate"], cwd=ROOT, env=env,
                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, timeout=120)

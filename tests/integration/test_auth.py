@@ -1101,5 +1101,31 @@ class SignInFloodTest(AuthMixin, StackTestCase):
             self.assertLess(elapsed, 2.0, "todo list %d took %.2fs" % (i, elapsed))
 
 
+class AuthEdgeCasesTest(AuthMixin, StackTestCase):
+    """Inputs found by review."""
+
+    def test_email_is_lower_cased_beyond_ascii(self):
+        password = new_password()
+        first = self.sign_up(email="ÄDA.%s@Example.COM" % uuid.uuid4().hex[:8], password=password)
+        self.assertEqual(first.status, 201, first.body)
+        email = first.json["user"]["email"]
+        self.assertEqual(email, email.lower())
+        self.assertTrue(email.startswith("äda."), email)
+        again = self.sign_up(email=email.upper(), password=new_password())
+        self.assertError(again, 422, "USER_ALREADY_EXISTS")
+        self.assertEqual(self.sign_in(email.upper(), password).status, 200)
+
+    def test_overlong_password_never_matches(self):
+        password = "\U0001F600" * 128  # 128 characters, 512 bytes: the longest allowed
+        u = self.sign_up(password=password)
+        self.assertEqual(u.status, 201, u.body)
+        email = u.json["user"]["email"]
+        self.assertEqual(self.sign_in(email, password).status, 200)
+        for extra in ("x", "\U0001F600", "a" * 1000):
+            with self.subTest(len(extra)):
+                self.assertError(self.sign_in(email, password + extra), 401,
+                                 "INVALID_EMAIL_OR_PASSWORD")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -4,6 +4,7 @@ concurrency, graceful shutdown and configuration errors, all through nginx
 
 import base64
 import os
+import signal
 import threading
 import time
 import unittest
@@ -261,6 +262,62 @@ class ConfigErrorTest(unittest.TestCase):
         for key in ("listen", "workers", "db_name", "jwt_secret_file", "body_limit"):
             self.assertIn(key, out)
 
+
+class SignalsTest(StackTestCase):
+    """SIGUSR1/SIGHUP (logrotate's habit) must not retire workers."""
+
+    stack_config = {"workers": 2}
+
+    def test_sigusr1_and_sighup_are_ignored(self):
+        for sig in (signal.SIGUSR1, signal.SIGHUP, signal.SIGUSR1):
+            self.stack.todod.send_signal(sig)
+        time.sleep(0.2)
+        # More requests than workers, one after another: a worker that had
+        # left the pool would make these hang.
+        for i in range(8):
+            resp = self.request("GET", "/api/health", timeout=5)
+            self.assertEqual(resp.status, 200, "request %d" % i)
+        self.assertIsNone(self.stack.todod.poll(), "todod exited")
+
+
+class QueuedShutdownTest(StackTestCase):
+    """SIGTERM serves what waits in the socket's backlog, not only what the
+    workers hold. MariaDB is paused (SIGSTOP) so that both workers hang in
+    a query while the other requests queue, then resumed after SIGTERM."""
+
+    stack_config = {"workers": 2, "db_timeout": 10}
+
+    def test_sigterm_serves_queued_requests(self):
+        up = self.request("POST", "/api/auth/sign-up/email",
+                          body={"name": "Q", "email": "queued@example.com",
+                                "password": "correct horse battery"})
+        self.assertEqual(up.status, 201, up.body)
+        auth = {"Authorization": "Bearer " + up.json["token"]}
+        n = 8  # four times the workers
+        results = [None] * n
+
+        def one(i):
+            try:
+                results[i] = self.request("GET", "/api/todos", headers=auth, timeout=30).status
+            except Exception as e:  # reported below
+                results[i] = repr(e)
+
+        self.stack.db.send_signal(signal.SIGSTOP)
+        try:
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            time.sleep(0.5)
+            self.stack.sigterm_todod()
+            time.sleep(0.5)
+        finally:
+            self.stack.db.send_signal(signal.SIGCONT)
+        for t in threads:
+            t.join(30)
+        rc = self.stack.wait_todod(30)
+        for i, status in enumerate(results):
+            self.assertEqual(status, 200, "request %d: %r" % (i, status))
+        self.assertEqual(rc, 0, "todod exit status after SIGTERM")
 
 if __name__ == "__main__":
     unittest.main()

@@ -911,3 +911,61 @@ class TodosIdempotencyTest(TodoCase):
         listing = self.listing(u, qs(limit=200))
         self.assertEqual(listing["total"], 50)
         self.assertEqual({t["id"] for t in listing["items"]}, ids)
+
+
+class TodosEdgeCasesTest(TodoCase):
+    """Inputs found by review and by the response-conformance check."""
+
+    def test_due_dates_before_1970_round_trip(self):
+        u = self.sign_up()
+        cases = [("1969-12-31T12:00:00Z", "1969-12-31T12:00:00.000Z"),
+                 ("1970-01-01T00:00:00+14:00", "1969-12-31T10:00:00.000Z"),
+                 ("1500-06-15T10:30:00.250Z", "1500-06-15T10:30:00.250Z"),
+                 ("1000-01-01T00:00:00Z", "1000-01-01T00:00:00.000Z")]
+        for given, stored in cases:
+            with self.subTest(given):
+                resp = self.call(u, "POST", "/api/todos", body={"title": "old", "dueAt": given})
+                self.assertTodoResponse(resp, 201)
+                self.assertEqual(resp.json["dueAt"], stored)
+                self.assertEqual(self.get(u, resp.json["id"]).json["dueAt"], stored)
+                patched = self.call(u, "PATCH", "/api/todos/%d" % resp.json["id"],
+                                    body={"dueAt": given})
+                self.assertEqual(patched.json["dueAt"], stored)
+
+    def test_badly_encoded_query_values_name_the_parameter(self):
+        u = self.sign_up()
+        for query, field in (("q=%zz", "q"), ("q=%00", "q"), ("limit=%4", "limit"),
+                             ("sort=%", "sort")):
+            with self.subTest(query):
+                self.assertValidation(self.call(u, "GET", "/api/todos?" + query), field)
+        # An undecodable parameter name is an unknown parameter: ignored.
+        self.assertEqual(self.call(u, "GET", "/api/todos?%zz=1").status, 200)
+
+    def test_offset_past_the_end(self):
+        u = self.sign_up()
+        self.create(u, title="only one")
+        for offset in ("1", "1000001", "9223372036854775807"):
+            with self.subTest(offset):
+                page = self.listing(u, "offset=" + offset)
+                self.assertEqual(page["items"], [])
+                self.assertEqual(page["total"], 1)
+                self.assertEqual(page["offset"], int(offset))
+        self.assertValidation(self.call(u, "GET", "/api/todos?offset=9223372036854775808"),
+                              "offset")
+
+    def test_nul_inside_a_key_is_not_a_known_key(self):
+        u = self.sign_up()
+        resp = self.call(u, "POST", "/api/todos", raw=b'{"title\\u0000x":"sneaky"}')
+        self.assertIn(resp.status, (400, 422), resp.body)
+        self.assertEqual(self.total(u), 0)
+
+    def test_retry_after_delete_does_not_create_again(self):
+        u = self.sign_up()
+        first = self.call(u, "POST", "/api/todos", body={"title": "once"},
+                          headers={"Idempotency-Key": "gone-1"})
+        self.assertEqual(first.status, 201)
+        self.assertEqual(self.call(u, "DELETE", "/api/todos/%d" % first.json["id"]).status, 204)
+        retry = self.call(u, "POST", "/api/todos", body={"title": "once"},
+                          headers={"Idempotency-Key": "gone-1"})
+        self.assertError(retry, 404, "NOT_FOUND")
+        self.assertEqual(self.total(u), 0)

@@ -15,10 +15,12 @@
 // path item's 405 response says, with an Allow header that lists exactly the
 // documented methods (plus HEAD where GET is documented). A path no
 // template matches must be answered as the document says of unknown routes:
-// 404 NOT_FOUND (components.responses.NotFound), or the 500 and 503 that any
-// request may get (InternalError, Unavailable). The response object is
-// found by exact status, then "4XX"/"5XX", then "default"; a status not
-// found is a failure. Then:
+// 404 NOT_FOUND (components.responses.NotFound). Both may also get what the
+// document's introduction allows any request: 413 for a body over the limit,
+// 500, and 503 from nginx (checked against the path item's own response for
+// that status, else BodyTooLarge, InternalError, Unavailable). The response
+// object of a documented operation is found by exact status, then
+// "4XX"/"5XX", then "default"; a status not found is a failure. Then:
 //   - a response without content (204, 304, ...) must have an empty body;
 //   - with JSON content: Content-Type exactly application/json;
 //     charset=utf-8 and a body valid against the schema (Ajv, JSON Schema
@@ -47,6 +49,10 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 const SCHEMA_BASE = "https://todod.invalid/openapi/components/schemas/";
 const SHOW_FAILURES = 5; // diagnostics per failing group
 const SNIPPET = 300; // characters of a body shown in a diagnostic
+const PATH_SHOWN = 120; // characters of a request path shown in a diagnostic
+// What any request may get, whatever its path and method (see the document's
+// introduction), and the component response that describes it.
+const ANY_REQUEST = { 413: "BodyTooLarge", 500: "InternalError", 503: "Unavailable" };
 
 function usage(message) {
   console.error(message);
@@ -269,10 +275,10 @@ function checkExchange(doc, route, compile, ex) {
   if (!found) {
     if (!path.startsWith("/api/") && !jsonAnswer) return { skip: "outside /api/" };
     // No path item: what the document says of unknown routes.
-    const unknown = { 404: "NotFound", 500: "InternalError", 503: "Unavailable" }[status];
+    const unknown = { 404: "NotFound", ...ANY_REQUEST }[status];
     const group = `unknown route -> ${status}`;
     if (!unknown) {
-      return { group, problems: [`status ${status} for an unknown route; the document allows 404 NOT_FOUND (and 500/503)`] };
+      return { group, problems: [`status ${status} for an unknown route; the document allows 404 NOT_FOUND (and 413/500/503)`] };
     }
     const response = deref(doc, { $ref: `#/components/responses/${unknown}` });
     checkHeaders(doc, compile, response, headers, problems);
@@ -288,11 +294,12 @@ function checkExchange(doc, route, compile, ex) {
   let group;
   if (!operation) {
     group = `${method} ${template} (not documented) -> ${status}`;
-    if (status !== 405) {
+    if (status !== 405 && !ANY_REQUEST[status]) {
       return { group, problems: [`${method} is not documented for ${template}: want 405 METHOD_NOT_ALLOWED`] };
     }
-    const ref = documented.map((m) => item[m.toLowerCase()].responses?.["405"]).find(Boolean);
-    if (!ref) return { group, problems: [`${template} documents no 405 response`] };
+    const ref = documented.map((m) => item[m.toLowerCase()].responses?.[String(status)]).find(Boolean) ??
+      (ANY_REQUEST[status] && { $ref: `#/components/responses/${ANY_REQUEST[status]}` });
+    if (!ref) return { group, problems: [`${template} documents no ${status} response`] };
     response = deref(doc, ref);
   } else {
     const id = operation.operationId ?? `${opMethod.toUpperCase()} ${template}`;
@@ -386,7 +393,8 @@ function main(argv) {
       return;
     }
     checked++;
-    const where = `${ex.method} ${ex.path} -> ${ex.status}`;
+    const shown = ex.path.length > PATH_SHOWN ? ex.path.slice(0, PATH_SHOWN) + "..." : ex.path;
+    const where = `${ex.method} ${shown} -> ${ex.status}`;
     add(result.group, result.problems.length ? `${where}: ${result.problems.join(" | ")}` : null);
   });
 
