@@ -2,7 +2,6 @@
  * by bearer token or session cookie, with the CSRF origin checks. */
 #include "auth.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>

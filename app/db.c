@@ -32,7 +32,6 @@ static const char *const sql[STMT_MAX] = {
 	[STMT_USER_BY_ID] =
 		"SELECT id, email, name, password_hash, email_verified,"
 		" created_at, updated_at FROM users WHERE id = ?",
-	[STMT_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?",
 	[STMT_TODO_INSERT] =
 		"INSERT INTO todos (user_id, title, description, completed,"
 		" priority, due_at, version, created_at, updated_at)"

@@ -198,7 +198,7 @@ http_read_json(struct request *r, struct json_object **ret)
 		return http_error(r, 413, "BODY_TOO_LARGE",
 				  "The request body is larger than the limit.",
 				  NULL);
-	if (n <= 0 || memchr(buf, '\0', (size_t)n) ||
+	if (n <= 0 ||
 	    json_parse(buf, (size_t)n, JSON_MAX_DEPTH, &obj) < 0)
 		return http_error(r, 400, "INVALID_JSON",
 				  "The request body is not valid JSON.", NULL);

@@ -62,7 +62,6 @@ struct request {
 	const char *body;
 	size_t body_len;
 	const char *err_code, *err_message, *err_field;
-	const char *log_detail; /* for the access line, never secrets */
 };
 
 int http_method_from_name(const char *name);

@@ -15,6 +15,7 @@
 #include <unistr.h>
 
 #include "password.h"
+#include "util.h"
 
 #define SALT_BYTES 16
 #define SALT_HEX (2 * SALT_BYTES)
@@ -47,7 +48,6 @@ static void slot_release(void);
 static bool is_ascii(const uint8_t *s, size_t len);
 static int derive(const char *pw, size_t len, const char salt[SALT_HEX],
 		  unsigned char ret_key[KEY_BYTES]);
-static void hex_encode(const unsigned char *in, size_t len, char *out);
 static int hex_value(char c);
 static int parse_stored(const char *stored, char ret_salt[SALT_HEX],
 			unsigned char ret_key[KEY_BYTES]);
@@ -123,19 +123,6 @@ out:
 		free(norm);
 	}
 	return r;
-}
-
-/* Writes 2 * len lowercase hex digits and a NUL. */
-static void
-hex_encode(const unsigned char *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		*out++ = digits[in[i] >> 4];
-		*out++ = digits[in[i] & 15];
-	}
-	*out = '\0';
 }
 
 static int

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -150,9 +149,8 @@ handle(struct worker *w)
 send:
 	http_send(&r, status);
 	if (status >= 500)
-		log_error(r.reqid, "%s %s -> %d %s%s", r.method_name, r.route,
-			  status, r.err_code ? r.err_code : "",
-			  r.log_detail ? r.log_detail : "");
+		log_error(r.reqid, "%s %s -> %d %s", r.method_name, r.route,
+			  status, r.err_code ? r.err_code : "");
 	else
 		log_info(r.reqid, "%s %s -> %d %lldms", r.method_name, r.route,
 			 status, time_now_ms() - start);
