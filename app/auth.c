@@ -95,8 +95,8 @@ find_token(struct request *r, const char **ret, size_t *ret_len)
 			v++;
 			len--;
 		}
-		if (len > nlen && memcmp(v, name, nlen) == 0 && v[nlen] == '=' &&
-		    len - nlen - 1 > 0) {
+		if (len > nlen && memcmp(v, name, nlen) == 0 &&
+		    v[nlen] == '=' && len - nlen - 1 > 0) {
 			r->token_presented = true;
 			r->via_cookie = true;
 			*ret = v + nlen + 1;
@@ -191,9 +191,11 @@ user_load(struct request *r, enum stmt which, MYSQL_BIND *param, struct user *u)
 		return -EAGAIN;
 	memset(u, 0, sizeof(*u));
 	db_bind_ll(&res[0], &u->id, NULL);
-	db_bind_buf(&res[1], u->email, sizeof(u->email) - 1, &u->email_len, NULL);
+	db_bind_buf(&res[1], u->email, sizeof(u->email) - 1, &u->email_len,
+		    NULL);
 	db_bind_buf(&res[2], u->name, sizeof(u->name) - 1, &u->name_len, NULL);
-	db_bind_buf(&res[3], u->hash, sizeof(u->hash) - 1, &u->hash_len, &hash_null);
+	db_bind_buf(&res[3], u->hash, sizeof(u->hash) - 1, &u->hash_len,
+		    &hash_null);
 	db_bind_ll(&res[4], &u->verified, NULL);
 	db_bind_time(&res[5], &u->created, NULL);
 	db_bind_time(&res[6], &u->updated, NULL);
@@ -221,7 +223,8 @@ user_json(struct jbuf *b, const struct user *u)
 	jb_str(b, u->email, u->email_len);
 	jb_lit(b, ",\"name\":");
 	jb_str(b, u->name, u->name_len);
-	jb_lit(b, u->verified ? ",\"emailVerified\":true" : ",\"emailVerified\":false");
+	jb_lit(b, u->verified ? ",\"emailVerified\":true"
+			      : ",\"emailVerified\":false");
 	time_format(db_time_to_ms(&u->created), ts);
 	jb_lit(b, ",\"createdAt\":\"");
 	jb_lit(b, ts);
@@ -254,13 +257,17 @@ set_cookie(struct request *r, const char *token)
 	const char *v;
 
 	if (token)
-		v = arena_printf(r->arena, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
-				 cookie_name(r->cfg), token, r->cfg->jwt_ttl,
-				 r->cfg->cookie_secure ? "; Secure" : "");
+		v = arena_printf(
+			r->arena,
+			"%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
+			cookie_name(r->cfg), token, r->cfg->jwt_ttl,
+			r->cfg->cookie_secure ? "; Secure" : "");
 	else
-		v = arena_printf(r->arena, "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
-				 cookie_name(r->cfg),
-				 r->cfg->cookie_secure ? "; Secure" : "");
+		v = arena_printf(
+			r->arena,
+			"%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax%s",
+			cookie_name(r->cfg),
+			r->cfg->cookie_secure ? "; Secure" : "");
 	if (v)
 		http_header(r, "Set-Cookie", v);
 }
@@ -323,15 +330,17 @@ normalize_email(struct request *r, const char *in, size_t len, char *out,
 		const char *dom = at + 1, *end = s + n;
 		const char *dot = memchr(dom, '.', (size_t)(end - dom));
 
-		if (!dot || dom[0] == '.' || end[-1] == '.' || strstr(out, ".."))
+		if (!dot || dom[0] == '.' || end[-1] == '.' ||
+		    strstr(out, ".."))
 			goto bad;
 	}
 	*out_len = n;
 	return 0;
 bad:
-	return http_error(r, 422, "VALIDATION_FAILED",
-			  "email must be a valid email address of at most 254 bytes.",
-			  "email");
+	return http_error(
+		r, 422, "VALIDATION_FAILED",
+		"email must be a valid email address of at most 254 bytes.",
+		"email");
 }
 
 /* Every password slot and waiting place is taken: shed the request rather
@@ -340,9 +349,10 @@ static int
 busy(struct request *r)
 {
 	http_header(r, "Retry-After", "1");
-	return http_error(r, 429, "TOO_MANY_REQUESTS",
-			  "Too many sign-ins are being processed; try again shortly.",
-			  NULL);
+	return http_error(
+		r, 429, "TOO_MANY_REQUESTS",
+		"Too many sign-ins are being processed; try again shortly.",
+		NULL);
 }
 
 /* The answer of sign-up (201) and sign-in (200): a new token, the cookie,
@@ -359,7 +369,8 @@ signed_in(struct request *r, int status, const struct user *u)
 		return rc;
 	set_cookie(r, token);
 	jb_init(&b, r->arena, 1024);
-	jb_lit(&b, status == 200 ? "{\"redirect\":false,\"token\":" : "{\"token\":");
+	jb_lit(&b, status == 200 ? "{\"redirect\":false,\"token\":"
+				 : "{\"token\":");
 	jb_cstr(&b, token);
 	jb_lit(&b, ",\"user\":");
 	user_json(&b, u);
@@ -391,7 +402,8 @@ auth_sign_up(struct request *r)
 	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
 		return rc;
 	if (!json_object_object_get_ex(body, "name", &v))
-		return http_error(r, 422, "VALIDATION_FAILED", "name is required.", "name");
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "name is required.", "name");
 	if ((rc = http_json_string(r, v, "name", &name, &name_len)))
 		return rc;
 	name = str_trim(name, &name_len);
@@ -400,7 +412,8 @@ auth_sign_up(struct request *r)
 		return http_error(r, 422, "VALIDATION_FAILED",
 				  "name must be 1 to 100 characters.", "name");
 	if (!json_object_object_get_ex(body, "email", &v))
-		return http_error(r, 422, "VALIDATION_FAILED", "email is required.", "email");
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "email is required.", "email");
 	if ((rc = http_json_string(r, v, "email", &email, &email_len)) ||
 	    (rc = normalize_email(r, email, email_len, email_norm, &email_len)))
 		return rc;
@@ -412,7 +425,8 @@ auth_sign_up(struct request *r)
 	count = utf8_count(pw, pw_len);
 	if (count < PASSWORD_MIN_CHARS || count > PASSWORD_MAX_CHARS)
 		return http_error(r, 422, "VALIDATION_FAILED",
-				  "password must be 8 to 128 characters.", "password");
+				  "password must be 8 to 128 characters.",
+				  "password");
 
 	rc = password_hash(pw, pw_len, hash);
 	if (rc == -EBUSY)
@@ -436,7 +450,8 @@ auth_sign_up(struct request *r)
 	rc = db_exec(r->db, st, p, NULL, __func__, r->reqid);
 	if (rc == -EEXIST)
 		return http_error(r, 422, "USER_ALREADY_EXISTS",
-				  "A user with this email already exists.", "email");
+				  "A user with this email already exists.",
+				  "email");
 	if (rc < 0)
 		return http_from_errno(r, rc);
 
@@ -471,12 +486,14 @@ auth_sign_in(struct request *r)
 	if (json_object_object_get_ex(body, "rememberMe", &v) &&
 	    !json_object_is_type(v, json_type_boolean))
 		return http_error(r, 422, "VALIDATION_FAILED",
-				  "rememberMe must be a boolean.", "rememberMe");
+				  "rememberMe must be a boolean.",
+				  "rememberMe");
 	if (json_object_object_get_ex(body, "callbackURL", &v) &&
 	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
 		return rc;
 	if (!json_object_object_get_ex(body, "email", &v))
-		return http_error(r, 422, "VALIDATION_FAILED", "email is required.", "email");
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "email is required.", "email");
 	if ((rc = http_json_string(r, v, "email", &email, &email_len)))
 		return rc;
 	if (!json_object_object_get_ex(body, "password", &v))
@@ -572,7 +589,8 @@ auth_token(struct request *r)
 	struct jbuf b;
 	int rc;
 
-	if ((rc = authenticate(r, &claims)) || (rc = issue(r, claims.sub, &token)))
+	if ((rc = authenticate(r, &claims)) ||
+	    (rc = issue(r, claims.sub, &token)))
 		return rc;
 	jb_init(&b, r->arena, 512);
 	jb_lit(&b, "{\"token\":");

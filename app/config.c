@@ -25,7 +25,8 @@ struct option {
 	const char *help;
 };
 
-#define STR(f) OPT_STRING, offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define STR(f) \
+	OPT_STRING, offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define NUM(f) OPT_INT, offsetof(struct config, f), 0
 #define BOOL(f) OPT_BOOL, offsetof(struct config, f), 0
 #define MODE(f) OPT_MODE, offsetof(struct config, f), 0
@@ -86,7 +87,8 @@ static const struct option options[] = {
 	 "each). At most half the workers may be busy with passwords (computing\n"
 	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
 	 "cannot starve the todo routes."},
-	{"log_level", STR(log_level), "info", 0, 0, "error, warn, info or debug."},
+	{"log_level", STR(log_level), "info", 0, 0,
+	 "error, warn, info or debug."},
 	{"sql_dir", STR(sql_dir), "sql", 0, 0,
 	 "Directory of the numbered migrations used by `todod migrate`."},
 };
@@ -141,7 +143,8 @@ set_option(struct config *cfg, const struct option *o, const char *value,
 			snprintf(err, errlen,
 				 "%s: \"%s\" is not %s between %ld and %ld",
 				 o->key, value,
-				 o->type == OPT_MODE ? "an octal mode" : "an integer",
+				 o->type == OPT_MODE ? "an octal mode"
+						     : "an integer",
 				 o->min, o->max);
 			return -EINVAL;
 		}
@@ -152,7 +155,8 @@ set_option(struct config *cfg, const struct option *o, const char *value,
 		    strcmp(value, "1") == 0) {
 			*(bool *)(void *)field = true;
 		} else if (strcmp(value, "false") == 0 ||
-			   strcmp(value, "no") == 0 || strcmp(value, "0") == 0) {
+			   strcmp(value, "no") == 0 ||
+			   strcmp(value, "0") == 0) {
 			*(bool *)(void *)field = false;
 		} else {
 			snprintf(err, errlen, "%s: \"%s\" is not true or false",
@@ -160,8 +164,7 @@ set_option(struct config *cfg, const struct option *o, const char *value,
 			return -EINVAL;
 		}
 		return 0;
-	case OPT_TYPE_MAX:
-		break;
+	case OPT_TYPE_MAX: break;
 	}
 	return -EINVAL;
 }
@@ -197,8 +200,9 @@ parse_file(struct config *cfg, const char *path, char *err, size_t errlen)
 			continue;
 		eq = strchr(p, '=');
 		if (!eq) {
-			snprintf(err, errlen, "config: %s:%d: expected key = value",
-				 path, lineno);
+			snprintf(err, errlen,
+				 "config: %s:%d: expected key = value", path,
+				 lineno);
 			r = -EINVAL;
 			goto out;
 		}
@@ -213,7 +217,8 @@ parse_file(struct config *cfg, const char *path, char *err, size_t errlen)
 			val[--n] = '\0';
 		o = find_option(p, (size_t)(key_end - p));
 		if (!o) {
-			snprintf(err, errlen, "config: %s:%d: unknown setting \"%.*s\"",
+			snprintf(err, errlen,
+				 "config: %s:%d: unknown setting \"%.*s\"",
 				 path, lineno, (int)(key_end - p), p);
 			r = -EINVAL;
 			goto out;
@@ -275,7 +280,8 @@ static int
 add_key(struct config *cfg, const char *kid, const char *path, char *err,
 	size_t errlen)
 {
-	const char *setting = cfg->jwt.nkeys ? "jwt_previous_secrets" : "jwt_kid";
+	const char *setting =
+		cfg->jwt.nkeys ? "jwt_previous_secrets" : "jwt_kid";
 	struct jwt_key *k;
 	int r;
 
@@ -291,24 +297,30 @@ add_key(struct config *cfg, const char *kid, const char *path, char *err,
 	}
 	for (size_t i = 0; i < cfg->jwt.nkeys; i++)
 		if (strcmp(cfg->jwt.keys[i].kid, kid) == 0) {
-			snprintf(err, errlen,
-				 "jwt_previous_secrets: key id \"%s\" is used twice", kid);
+			snprintf(
+				err, errlen,
+				"jwt_previous_secrets: key id \"%s\" is used twice",
+				kid);
 			return -EINVAL;
 		}
 	k = &cfg->jwt.keys[cfg->jwt.nkeys];
 	strcpy(k->kid, kid);
-	r = read_secret_file(path, k->secret, sizeof(k->secret), &k->secret_len);
+	r = read_secret_file(path, k->secret, sizeof(k->secret),
+			     &k->secret_len);
 	if (r < 0) {
 		snprintf(err, errlen, "%s: cannot read %s: %s",
-			 cfg->jwt.nkeys ? "jwt_previous_secrets" : "jwt_secret_file",
+			 cfg->jwt.nkeys ? "jwt_previous_secrets"
+					: "jwt_secret_file",
 			 path, r == -EFBIG ? "file too large" : strerror(-r));
 		return -EINVAL;
 	}
 	if (k->secret_len < JWT_SECRET_MIN) {
-		snprintf(err, errlen,
-			 "%s: the secret in %s is %zu bytes; at least %d are required",
-			 cfg->jwt.nkeys ? "jwt_previous_secrets" : "jwt_secret_file",
-			 path, k->secret_len, JWT_SECRET_MIN);
+		snprintf(
+			err, errlen,
+			"%s: the secret in %s is %zu bytes; at least %d are required",
+			cfg->jwt.nkeys ? "jwt_previous_secrets"
+				       : "jwt_secret_file",
+			path, k->secret_len, JWT_SECRET_MIN);
 		return -EINVAL;
 	}
 	cfg->jwt.nkeys++;
@@ -340,13 +352,16 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 
 	lvl = log_level_from_name(cfg->log_level);
 	if (lvl < 0) {
-		snprintf(err, errlen, "log_level: \"%s\" is not error, warn, info or debug",
+		snprintf(err, errlen,
+			 "log_level: \"%s\" is not error, warn, info or debug",
 			 cfg->log_level);
 		return -EINVAL;
 	}
-	if (strncmp(cfg->listen, "unix:/", 6) != 0 && !strchr(cfg->listen, ':')) {
+	if (strncmp(cfg->listen, "unix:/", 6) != 0 &&
+	    !strchr(cfg->listen, ':')) {
 		snprintf(err, errlen,
-			 "listen: \"%s\" is not unix:/path or host:port", cfg->listen);
+			 "listen: \"%s\" is not unix:/path or host:port",
+			 cfg->listen);
 		return -EINVAL;
 	}
 	if (!origin_valid(cfg->public_origin, strlen(cfg->public_origin))) {
@@ -363,9 +378,11 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		if (cfg->norigins == CONFIG_ORIGINS_MAX ||
 		    strlen(tok) >= sizeof(cfg->origins[0]) ||
 		    !origin_valid(tok, strlen(tok))) {
-			snprintf(err, errlen,
-				 "trusted_origins: \"%s\" is not scheme://host[:port] "
-				 "(at most %d origins)", tok, CONFIG_ORIGINS_MAX - 1);
+			snprintf(
+				err, errlen,
+				"trusted_origins: \"%s\" is not scheme://host[:port] "
+				"(at most %d origins)",
+				tok, CONFIG_ORIGINS_MAX - 1);
 			return -EINVAL;
 		}
 		strcpy(cfg->origins[cfg->norigins++], tok);
@@ -384,7 +401,8 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 					 sizeof(buf) - 1, &n);
 
 		if (r < 0) {
-			snprintf(err, errlen, "db_password_file: cannot read %s: %s",
+			snprintf(err, errlen,
+				 "db_password_file: cannot read %s: %s",
 				 cfg->db_password_file,
 				 r == -EFBIG ? "file too large" : strerror(-r));
 			return -EINVAL;
@@ -401,9 +419,10 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		size_t n = strlen(env);
 
 		if (n < JWT_SECRET_MIN || n > sizeof(k->secret)) {
-			snprintf(err, errlen,
-				 "TODOD_JWT_SECRET: the secret must be %d to %zu bytes",
-				 JWT_SECRET_MIN, sizeof(k->secret));
+			snprintf(
+				err, errlen,
+				"TODOD_JWT_SECRET: the secret must be %d to %zu bytes",
+				JWT_SECRET_MIN, sizeof(k->secret));
 			return -EINVAL;
 		}
 		if (cfg->jwt_kid[0] == '\0') {
@@ -415,12 +434,15 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		k->secret_len = n;
 		cfg->jwt.nkeys = 1;
 	} else if (cfg->jwt_secret_file[0]) {
-		if (add_key(cfg, cfg->jwt_kid, cfg->jwt_secret_file, err, errlen) < 0)
+		if (add_key(cfg, cfg->jwt_kid, cfg->jwt_secret_file, err,
+			    errlen) < 0)
 			return -EINVAL;
 	} else {
-		snprintf(err, errlen,
-			 "jwt_secret_file: no JWT secret configured (set jwt_secret_file "
-			 "or TODOD_JWT_SECRET; at least %d bytes)", JWT_SECRET_MIN);
+		snprintf(
+			err, errlen,
+			"jwt_secret_file: no JWT secret configured (set jwt_secret_file "
+			"or TODOD_JWT_SECRET; at least %d bytes)",
+			JWT_SECRET_MIN);
 		return -EINVAL;
 	}
 	strcpy(list, cfg->jwt_previous_secrets);
@@ -430,8 +452,10 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		char *eq = strchr(tok, '=');
 
 		if (!eq || eq == tok || eq[1] == '\0') {
-			snprintf(err, errlen,
-				 "jwt_previous_secrets: \"%s\" is not kid=/path", tok);
+			snprintf(
+				err, errlen,
+				"jwt_previous_secrets: \"%s\" is not kid=/path",
+				tok);
 			return -EINVAL;
 		}
 		*eq = '\0';
@@ -443,14 +467,15 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 }
 
 int
-config_load(struct config *cfg, const char *path, bool load_secrets,
-	    char *err, size_t errlen)
+config_load(struct config *cfg, const char *path, bool load_secrets, char *err,
+	    size_t errlen)
 {
 	char envname[64];
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < NOPTIONS; i++)
-		if (set_option(cfg, &options[i], options[i].def, err, errlen) < 0)
+		if (set_option(cfg, &options[i], options[i].def, err, errlen) <
+		    0)
 			return -EINVAL;
 	if (path && parse_file(cfg, path, err, errlen) < 0)
 		return -EINVAL;
@@ -460,7 +485,8 @@ config_load(struct config *cfg, const char *path, bool load_secrets,
 
 		strcpy(envname, "TODOD_");
 		for (k = 0; options[i].key[k]; k++)
-			envname[6 + k] = (char)toupper((unsigned char)options[i].key[k]);
+			envname[6 + k] =
+				(char)toupper((unsigned char)options[i].key[k]);
 		envname[6 + k] = '\0';
 		v = getenv(envname);
 		if (v && set_option(cfg, &options[i], v, err, errlen) < 0)
@@ -486,7 +512,8 @@ config_write_sample(FILE *f)
 				fputs("# ", f);
 		}
 		if (options[i].def[0])
-			fprintf(f, "\n%s = %s\n", options[i].key, options[i].def);
+			fprintf(f, "\n%s = %s\n", options[i].key,
+				options[i].def);
 		else
 			fprintf(f, "\n# %s =\n", options[i].key);
 	}

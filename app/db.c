@@ -53,9 +53,8 @@ static const char *const sql[STMT_MAX] = {
 	[STMT_IDEM_GET] =
 		"SELECT request_hash, todo_id, created_at FROM idempotency_keys"
 		" WHERE user_id = ? AND idem_key = ?",
-	[STMT_IDEM_SET] =
-		"UPDATE idempotency_keys SET todo_id = ?"
-		" WHERE user_id = ? AND idem_key = ?",
+	[STMT_IDEM_SET] = "UPDATE idempotency_keys SET todo_id = ?"
+			  " WHERE user_id = ? AND idem_key = ?",
 	[STMT_IDEM_DELETE] =
 		"DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ?",
 	[STMT_IDEM_PURGE] =
@@ -69,7 +68,7 @@ struct db {
 	MYSQL_STMT *dyn[DB_DYN_MAX];
 	long long last_used_ms;
 	long long last_fail_ms;
-	bool lost;   /* lost since db_clear_lost() */
+	bool lost; /* lost since db_clear_lost() */
 	bool broken; /* to be dropped at the next db_connect() */
 };
 
@@ -135,9 +134,10 @@ open_connection(const struct config *cfg, bool multi, char *errbuf,
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	mysql_options(m, MYSQL_INIT_COMMAND,
-		      "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
-		      "NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
+	mysql_options(
+		m, MYSQL_INIT_COMMAND,
+		"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
+		"NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
 	if (!mysql_real_connect(m, cfg->db_socket[0] ? NULL : cfg->db_host,
 				cfg->db_user, cfg->db_password, cfg->db_name,
 				cfg->db_socket[0] ? 0 : (unsigned)cfg->db_port,
@@ -226,10 +226,8 @@ is_gone(unsigned err)
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
 	case ER_QUERY_INTERRUPTED:
-	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */
-		return true;
-	default:
-		return false;
+	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return true;
+	default: return false;
 	}
 }
 
@@ -331,7 +329,8 @@ db_rollback(struct db *db)
 {
 	if (!db->mysql || db->broken)
 		return;
-	if (mysql_rollback(db->mysql) != 0 || mysql_autocommit(db->mysql, 1) != 0)
+	if (mysql_rollback(db->mysql) != 0 ||
+	    mysql_autocommit(db->mysql, 1) != 0)
 		db_fail(db, NULL, __func__, NULL);
 }
 
@@ -542,7 +541,8 @@ db_migrate(const struct config *cfg, const char *dir)
 	}
 	d = opendir(dir);
 	if (!d) {
-		log_error(NULL, "migrate: cannot open %s: %s", dir, strerror(errno));
+		log_error(NULL, "migrate: cannot open %s: %s", dir,
+			  strerror(errno));
 		goto out;
 	}
 	while ((e = readdir(d)) && n < 1000) {
@@ -577,10 +577,12 @@ db_migrate(const struct config *cfg, const char *dir)
 			db_bind_ll(&b[0], &version, NULL);
 			db_bind_ll(&res[0], &found, NULL);
 			if (mysql_stmt_prepare(st, q, sizeof(q) - 1) ||
-			    mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st) ||
+			    mysql_stmt_bind_param(st, b) ||
+			    mysql_stmt_execute(st) ||
 			    mysql_stmt_bind_result(st, res) ||
 			    mysql_stmt_fetch(st) != 0) {
-				log_error(NULL, "migrate: %s", mysql_stmt_error(st));
+				log_error(NULL, "migrate: %s",
+					  mysql_stmt_error(st));
 				mysql_stmt_close(st);
 				goto out;
 			}
@@ -606,8 +608,10 @@ db_migrate(const struct config *cfg, const char *dir)
 			db_bind_ll(&b[0], &version, NULL);
 			db_bind_str(&b[1], names[i], &len);
 			if (mysql_stmt_prepare(st, q, sizeof(q) - 1) ||
-			    mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st)) {
-				log_error(NULL, "migrate: %s", mysql_stmt_error(st));
+			    mysql_stmt_bind_param(st, b) ||
+			    mysql_stmt_execute(st)) {
+				log_error(NULL, "migrate: %s",
+					  mysql_stmt_error(st));
 				mysql_stmt_close(st);
 				goto out;
 			}

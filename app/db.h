@@ -59,8 +59,7 @@ MYSQL_STMT *db_stmt_dyn(struct db *db, unsigned slot, const char *sql,
  * caller's name and maps it: -EAGAIN when the server is gone (the
  * connection is dropped and reconnected on next use), -EEXIST for a
  * duplicate key, -ENOENT for a missing foreign key row, -EIO otherwise. */
-int db_fail(struct db *db, MYSQL_STMT *st, const char *func,
-	    const char *reqid);
+int db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid);
 int db_begin(struct db *db, const char *reqid);
 int db_commit(struct db *db, const char *reqid);
 void db_rollback(struct db *db);

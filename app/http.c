@@ -21,9 +21,9 @@ static int decode(struct arena *a, const char *s, size_t n, const char **ret,
 		  size_t *ret_len);
 
 static const char *const method_names[HTTP_METHOD_MAX] = {
-	[HTTP_GET] = "GET",       [HTTP_HEAD] = "HEAD",
-	[HTTP_POST] = "POST",     [HTTP_PUT] = "PUT",
-	[HTTP_PATCH] = "PATCH",   [HTTP_DELETE] = "DELETE",
+	[HTTP_GET] = "GET",         [HTTP_HEAD] = "HEAD",
+	[HTTP_POST] = "POST",       [HTTP_PUT] = "PUT",
+	[HTTP_PATCH] = "PATCH",     [HTTP_DELETE] = "DELETE",
 	[HTTP_OPTIONS] = "OPTIONS",
 };
 
@@ -35,18 +35,28 @@ static const struct {
 	{201, "Created", NULL, NULL},
 	{204, "No Content", NULL, NULL},
 	{304, "Not Modified", NULL, NULL},
-	{400, "Bad Request", "INVALID_JSON", "The request body is not a valid JSON object."},
+	{400, "Bad Request", "INVALID_JSON",
+	 "The request body is not a valid JSON object."},
 	{401, "Unauthorized", "UNAUTHORIZED", "Authentication is required."},
-	{403, "Forbidden", "INVALID_ORIGIN", "The request's origin is not allowed."},
+	{403, "Forbidden", "INVALID_ORIGIN",
+	 "The request's origin is not allowed."},
 	{404, "Not Found", "NOT_FOUND", "Not found."},
-	{405, "Method Not Allowed", "METHOD_NOT_ALLOWED", "The method is not allowed for this resource."},
-	{409, "Conflict", "CONFLICT", "The resource has changed (If-Match did not match)."},
-	{413, "Content Too Large", "BODY_TOO_LARGE", "The request body is too large."},
-	{415, "Unsupported Media Type", "UNSUPPORTED_MEDIA_TYPE", "The request body must be application/json."},
-	{422, "Unprocessable Content", "VALIDATION_FAILED", "The request is invalid."},
-	{429, "Too Many Requests", "TOO_MANY_REQUESTS", "Too many requests; try again later."},
-	{500, "Internal Server Error", "INTERNAL_ERROR", "An internal error occurred."},
-	{503, "Service Unavailable", "UNAVAILABLE", "The service is temporarily unavailable; try again shortly."},
+	{405, "Method Not Allowed", "METHOD_NOT_ALLOWED",
+	 "The method is not allowed for this resource."},
+	{409, "Conflict", "CONFLICT",
+	 "The resource has changed (If-Match did not match)."},
+	{413, "Content Too Large", "BODY_TOO_LARGE",
+	 "The request body is too large."},
+	{415, "Unsupported Media Type", "UNSUPPORTED_MEDIA_TYPE",
+	 "The request body must be application/json."},
+	{422, "Unprocessable Content", "VALIDATION_FAILED",
+	 "The request is invalid."},
+	{429, "Too Many Requests", "TOO_MANY_REQUESTS",
+	 "Too many requests; try again later."},
+	{500, "Internal Server Error", "INTERNAL_ERROR",
+	 "An internal error occurred."},
+	{503, "Service Unavailable", "UNAVAILABLE",
+	 "The service is temporarily unavailable; try again shortly."},
 };
 
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
@@ -102,8 +112,8 @@ http_param(const struct request *r, const char *name)
 }
 
 int
-http_error(struct request *r, int status, const char *code,
-	   const char *message, const char *field)
+http_error(struct request *r, int status, const char *code, const char *message,
+	   const char *field)
 {
 	r->err_code = code;
 	r->err_message = message;
@@ -183,7 +193,8 @@ http_read_json(struct request *r, struct json_object **ret)
 				  NULL);
 	if (cl && *cl && parse_uint(cl, strlen(cl), INT64_MAX, &length) < 0)
 		return http_error(r, 400, "INVALID_JSON",
-				  "The Content-Length header is invalid.", NULL);
+				  "The Content-Length header is invalid.",
+				  NULL);
 	if (length > r->cfg->body_limit)
 		return http_error(r, 413, "BODY_TOO_LARGE",
 				  "The request body is larger than the limit.",
@@ -192,14 +203,13 @@ http_read_json(struct request *r, struct json_object **ret)
 	buf = arena_alloc(r->arena, (size_t)r->cfg->body_limit + 2);
 	if (!buf)
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	n = r->fcgi ? FCGX_GetStr(buf, (int)r->cfg->body_limit + 1,
-				  r->fcgi->in) : 0;
+	n = r->fcgi ? FCGX_GetStr(buf, (int)r->cfg->body_limit + 1, r->fcgi->in)
+		    : 0;
 	if (n > r->cfg->body_limit)
 		return http_error(r, 413, "BODY_TOO_LARGE",
 				  "The request body is larger than the limit.",
 				  NULL);
-	if (n <= 0 ||
-	    json_parse(buf, (size_t)n, JSON_MAX_DEPTH, &obj) < 0)
+	if (n <= 0 || json_parse(buf, (size_t)n, JSON_MAX_DEPTH, &obj) < 0)
 		return http_error(r, 400, "INVALID_JSON",
 				  "The request body is not valid JSON.", NULL);
 	if (arena_defer(r->arena, json_put, obj) < 0)
@@ -318,8 +328,10 @@ http_send(struct request *r, int status)
 	bool has_body = status != 204 && status != 304;
 
 	if (status >= 400 && !body) {
-		const char *code = r->err_code ? r->err_code : http_status_code(status);
-		const char *msg = r->err_message ? r->err_message : status_message(status);
+		const char *code =
+			r->err_code ? r->err_code : http_status_code(status);
+		const char *msg = r->err_message ? r->err_message
+						 : status_message(status);
 
 		jb_init(&b, r->arena, 256);
 		jb_lit(&b, "{\"code\":");
@@ -333,10 +345,11 @@ http_send(struct request *r, int status)
 		jb_lit(&b, "}");
 		body = jb_finish(&b, &body_len);
 		if (status == 401)
-			http_header(r, "WWW-Authenticate",
-				    r->token_presented
-					    ? "Bearer realm=\"todo\", error=\"invalid_token\""
-					    : "Bearer realm=\"todo\"");
+			http_header(
+				r, "WWW-Authenticate",
+				r->token_presented
+					? "Bearer realm=\"todo\", error=\"invalid_token\""
+					: "Bearer realm=\"todo\"");
 		if (status == 503)
 			http_header(r, "Retry-After", "2");
 	}
@@ -361,7 +374,8 @@ http_send(struct request *r, int status)
 		jb_lit(&h, "\r\n");
 	}
 	if (has_body) {
-		snprintf(tmp, sizeof(tmp), "Content-Length: %zu\r\n\r\n", body_len);
+		snprintf(tmp, sizeof(tmp), "Content-Length: %zu\r\n\r\n",
+			 body_len);
 		jb_lit(&h, tmp);
 	} else {
 		jb_lit(&h, "\r\n");
@@ -377,8 +391,10 @@ http_send(struct request *r, int status)
 
 		if (r->fcgi) {
 			FCGX_PutStr(oom, sizeof(oom) - 1, r->fcgi->out);
-			FCGX_PutStr(r->reqid, (int)strlen(r->reqid), r->fcgi->out);
-			FCGX_PutStr(oom_body, sizeof(oom_body) - 1, r->fcgi->out);
+			FCGX_PutStr(r->reqid, (int)strlen(r->reqid),
+				    r->fcgi->out);
+			FCGX_PutStr(oom_body, sizeof(oom_body) - 1,
+				    r->fcgi->out);
 		}
 		return;
 	}
@@ -393,11 +409,12 @@ int
 http_from_errno(struct request *r, int err)
 {
 	if (err == -EAGAIN || err == -EBUSY)
-		return http_error(r, 503, "UNAVAILABLE",
-				  "The database cannot be reached; try again shortly.",
-				  NULL);
-	return http_error(r, 500, "INTERNAL_ERROR", "An internal error occurred.",
-			  NULL);
+		return http_error(
+			r, 503, "UNAVAILABLE",
+			"The database cannot be reached; try again shortly.",
+			NULL);
+	return http_error(r, 500, "INTERNAL_ERROR",
+			  "An internal error occurred.", NULL);
 }
 
 int
@@ -418,10 +435,12 @@ http_json_known(struct request *r, struct json_object *obj,
 		/* Echo the key only when it is printable and short. */
 		if (klen > 64 || utf8_count(key, klen) < 0)
 			return http_error(r, 422, "VALIDATION_FAILED",
-					  "The body has an unknown field.", NULL);
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  arena_printf(r->arena, "Unknown field \"%s\".", key),
-				  arena_strdup(r->arena, key));
+					  "The body has an unknown field.",
+					  NULL);
+		return http_error(
+			r, 422, "VALIDATION_FAILED",
+			arena_printf(r->arena, "Unknown field \"%s\".", key),
+			arena_strdup(r->arena, key));
 	}
 	return 0;
 }
@@ -434,17 +453,20 @@ http_json_string(struct request *r, struct json_object *v, const char *field,
 	size_t len;
 
 	if (!json_object_is_type(v, json_type_string))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  arena_printf(r->arena, "%s must be a string.", field),
-				  field);
+		return http_error(
+			r, 422, "VALIDATION_FAILED",
+			arena_printf(r->arena, "%s must be a string.", field),
+			field);
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (memchr(s, '\0', len) || utf8_count(s, len) < 0)
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  arena_printf(r->arena,
-					       "%s must be valid UTF-8 without NUL characters.",
-					       field),
-				  field);
+		return http_error(
+			r, 422, "VALIDATION_FAILED",
+			arena_printf(
+				r->arena,
+				"%s must be valid UTF-8 without NUL characters.",
+				field),
+			field);
 	*ret = s;
 	*ret_len = len;
 	return 0;

@@ -34,7 +34,7 @@ struct query_param {
 
 struct request {
 	struct FCGX_Request *fcgi; /* NULL in unit tests */
-	char **envp;               /* FastCGI params, or a test's */
+	char **envp; /* FastCGI params, or a test's */
 	struct arena *arena;
 	const struct config *cfg;
 	struct db *db;
@@ -101,7 +101,6 @@ const char *http_status_code(int status);
 
 /* Writes status, headers and body to FastCGI. */
 void http_send(struct request *r, int status);
-
 
 /* Maps a negative errno from db/password modules to a recorded error:
  * -EAGAIN/-EBUSY -> 503 UNAVAILABLE, anything else -> 500. */

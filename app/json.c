@@ -69,9 +69,12 @@ scan_string(struct scan *sc, bool key)
 				return -EINVAL;
 			for (int k = 0; k < 4; k++, sc->i++)
 				if (sc->i >= sc->len ||
-				    !((sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9') ||
-				      (sc->s[sc->i] >= 'a' && sc->s[sc->i] <= 'f') ||
-				      (sc->s[sc->i] >= 'A' && sc->s[sc->i] <= 'F')))
+				    !((sc->s[sc->i] >= '0' &&
+				       sc->s[sc->i] <= '9') ||
+				      (sc->s[sc->i] >= 'a' &&
+				       sc->s[sc->i] <= 'f') ||
+				      (sc->s[sc->i] >= 'A' &&
+				       sc->s[sc->i] <= 'F')))
 					return -EINVAL;
 		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
 			return -EINVAL;
@@ -92,24 +95,28 @@ scan_number(struct scan *sc)
 	if (sc->s[sc->i] == '0') {
 		sc->i++;
 	} else if (sc->s[sc->i] >= '1' && sc->s[sc->i] <= '9') {
-		while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+		while (sc->i < sc->len && sc->s[sc->i] >= '0' &&
+		       sc->s[sc->i] <= '9')
 			sc->i++;
 	} else {
 		return -EINVAL;
 	}
 	if (sc->i < sc->len && sc->s[sc->i] == '.') {
 		start = ++sc->i;
-		while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+		while (sc->i < sc->len && sc->s[sc->i] >= '0' &&
+		       sc->s[sc->i] <= '9')
 			sc->i++;
 		if (sc->i == start)
 			return -EINVAL;
 	}
 	if (sc->i < sc->len && (sc->s[sc->i] == 'e' || sc->s[sc->i] == 'E')) {
 		sc->i++;
-		if (sc->i < sc->len && (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
+		if (sc->i < sc->len &&
+		    (sc->s[sc->i] == '+' || sc->s[sc->i] == '-'))
 			sc->i++;
 		start = sc->i;
-		while (sc->i < sc->len && sc->s[sc->i] >= '0' && sc->s[sc->i] <= '9')
+		while (sc->i < sc->len && sc->s[sc->i] >= '0' &&
+		       sc->s[sc->i] <= '9')
 			sc->i++;
 		if (sc->i == start)
 			return -EINVAL;
@@ -127,19 +134,13 @@ scan_value(struct scan *sc)
 		return -EINVAL;
 	c = sc->s[sc->i];
 	switch (c) {
-	case '"':
-		return scan_string(sc, false);
-	case 't':
-		return scan_literal(sc, "true");
-	case 'f':
-		return scan_literal(sc, "false");
-	case 'n':
-		return scan_literal(sc, "null");
+	case '"': return scan_string(sc, false);
+	case 't': return scan_literal(sc, "true");
+	case 'f': return scan_literal(sc, "false");
+	case 'n': return scan_literal(sc, "null");
 	case '{':
-	case '[':
-		break;
-	default:
-		return scan_number(sc);
+	case '[': break;
+	default: return scan_number(sc);
 	}
 	if (++sc->depth > sc->max_depth)
 		return -EINVAL;
@@ -342,7 +343,8 @@ jb_int(struct jbuf *b, long long v)
 void
 jb_sep(struct jbuf *b)
 {
-	if (b->len > 0 && b->buf[b->len - 1] != '{' && b->buf[b->len - 1] != '[')
+	if (b->len > 0 && b->buf[b->len - 1] != '{' &&
+	    b->buf[b->len - 1] != '[')
 		jb_raw(b, ",", 1);
 }
 

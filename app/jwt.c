@@ -19,9 +19,9 @@
 
 #include "jwt.h"
 
-#define JSON_DEPTH 8	  /* headers and claims are flat objects */
-#define HS256_LEN 32	  /* bytes of an HMAC-SHA256 */
-#define HS256_B64_LEN 43  /* its unpadded base64url length */
+#define JSON_DEPTH 8 /* headers and claims are flat objects */
+#define HS256_LEN 32 /* bytes of an HMAC-SHA256 */
+#define HS256_B64_LEN 43 /* its unpadded base64url length */
 #define SKEW_LIMIT 86400L /* a larger skew is a configuration error */
 
 static bool key_usable(const struct jwt_key *key);

@@ -25,10 +25,10 @@ struct jwt_config {
 	 * previous keys that only verify, selected by the token's kid. */
 	struct jwt_key keys[JWT_MAX_KEYS];
 	size_t nkeys;
-	char issuer[256];   /* "" when not configured: not set, not checked */
+	char issuer[256]; /* "" when not configured: not set, not checked */
 	char audience[256]; /* "" when not configured: not set, not checked */
-	long ttl;           /* token lifetime in seconds */
-	long skew;          /* allowed clock skew in seconds */
+	long ttl; /* token lifetime in seconds */
+	long skew; /* allowed clock skew in seconds */
 };
 
 struct jwt_claims {

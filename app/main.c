@@ -66,11 +66,12 @@ open_listener(const struct config *cfg)
 		long port = strtol(colon + 1, NULL, 10);
 		int one = 1;
 
-		snprintf(host, sizeof(host), "%.*s",
-			 (int)(colon - cfg->listen), cfg->listen);
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - cfg->listen),
+			 cfg->listen);
 		if (port < 1 || port > 65535 ||
 		    inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-			log_error(NULL, "listen: \"%s\" is not IPv4:port", cfg->listen);
+			log_error(NULL, "listen: \"%s\" is not IPv4:port",
+				  cfg->listen);
 			return -1;
 		}
 		sa.sin_port = htons((uint16_t)port);
@@ -102,13 +103,16 @@ check_schema(const struct config *cfg)
 		return -1;
 	if (db_connect(db, NULL) < 0) {
 		/* Not fatal: requests answer 503 until MariaDB is back. */
-		log_warn(NULL, "database unavailable at start; serving 503 until it is back");
+		log_warn(
+			NULL,
+			"database unavailable at start; serving 503 until it is back");
 		goto out;
 	}
 	if (db_schema_version(db, &v) < 0 || v < DB_SCHEMA_VERSION) {
-		log_error(NULL, "the database schema is at version %lld, this build "
-			  "needs %d: run `todod migrate` first", v,
-			  DB_SCHEMA_VERSION);
+		log_error(NULL,
+			  "the database schema is at version %lld, this build "
+			  "needs %d: run `todod migrate` first",
+			  v, DB_SCHEMA_VERSION);
 		r = -1;
 	}
 out:
@@ -170,8 +174,10 @@ main(int argc, char **argv)
 	 * hashing, computing or waiting; the others stay free for the todo
 	 * routes whatever the sign-in load. */
 	budget = cfg->workers / 2 > 0 ? cfg->workers / 2 : 1;
-	running = cfg->scrypt_concurrency < budget ? cfg->scrypt_concurrency : budget;
-	if (password_init((unsigned)running, (unsigned)(budget - running)) < 0 ||
+	running = cfg->scrypt_concurrency < budget ? cfg->scrypt_concurrency
+						   : budget;
+	if (password_init((unsigned)running, (unsigned)(budget - running)) <
+		    0 ||
 	    FCGX_Init() != 0)
 		goto out_lib;
 	if (check_schema(cfg) < 0)
@@ -210,8 +216,10 @@ main(int argc, char **argv)
 			continue;
 		if (sig == SIGTERM || sig == SIGINT)
 			break;
-		log_info(NULL, "signal %d ignored (restart to reload the configuration)",
-			 sig);
+		log_info(
+			NULL,
+			"signal %d ignored (restart to reload the configuration)",
+			sig);
 	}
 	log_info(NULL, "signal %d: finishing requests in flight", sig);
 	/* First take the path away so that nothing new arrives (only if it is

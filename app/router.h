@@ -10,7 +10,7 @@
 #include "http.h"
 
 enum route_flags {
-	ROUTE_AUTH = 1 << 0,    /* needs a valid token (401 otherwise) */
+	ROUTE_AUTH = 1 << 0, /* needs a valid token (401 otherwise) */
 	ROUTE_NOSTORE = 1 << 1, /* Cache-Control: no-store */
 	ROUTE_PRIVATE = 1 << 2, /* Cache-Control: private, no-cache */
 };
@@ -28,7 +28,8 @@ struct route {
  * matches GET routes. */
 const struct route *router_match(const struct route *table, size_t n,
 				 enum http_method method, const char *path,
-				 size_t len, const char *params[HTTP_PARAMS_MAX],
+				 size_t len,
+				 const char *params[HTTP_PARAMS_MAX],
 				 size_t param_len[HTTP_PARAMS_MAX],
 				 unsigned *ret_allowed);
 /* Writes "GET, HEAD, POST" for a bitmask into buf. */

@@ -17,7 +17,8 @@ static const struct route routes[] = {
 	{HTTP_GET, "/api/todos/:id", todos_get, ROUTE_AUTH | ROUTE_PRIVATE},
 	{HTTP_PUT, "/api/todos/:id", todos_replace, ROUTE_AUTH | ROUTE_PRIVATE},
 	{HTTP_PATCH, "/api/todos/:id", todos_patch, ROUTE_AUTH | ROUTE_PRIVATE},
-	{HTTP_DELETE, "/api/todos/:id", todos_delete, ROUTE_AUTH | ROUTE_PRIVATE},
+	{HTTP_DELETE, "/api/todos/:id", todos_delete,
+	 ROUTE_AUTH | ROUTE_PRIVATE},
 };
 
 const struct route *

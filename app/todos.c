@@ -107,8 +107,8 @@ static int
 parse_input(struct request *r, struct json_object *body, bool title_required,
 	    struct input *in)
 {
-	static const char *const allowed[] = {"title", "description", "completed",
-					      "priority", "dueAt", NULL};
+	static const char *const allowed[] = {
+		"title", "description", "completed", "priority", "dueAt", NULL};
 	struct json_object *v;
 	const char *s;
 	size_t len;
@@ -127,23 +127,25 @@ parse_input(struct request *r, struct json_object *body, bool title_required,
 		s = str_trim(s, &len);
 		n = utf8_count(s, len);
 		if (n < 1 || n > TITLE_MAX)
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "title must be 1 to 200 characters after trimming.",
-					  "title");
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				"title must be 1 to 200 characters after trimming.",
+				"title");
 		in->has_title = true;
 		in->title = s;
 		in->title_len = len;
 	} else if (title_required) {
-		return http_error(r, 422, "VALIDATION_FAILED", "title is required.",
-				  "title");
+		return http_error(r, 422, "VALIDATION_FAILED",
+				  "title is required.", "title");
 	}
 	if (json_object_object_get_ex(body, "description", &v)) {
 		if ((rc = http_json_string(r, v, "description", &s, &len)))
 			return rc;
 		if (utf8_count(s, len) > DESCRIPTION_MAX)
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "description must be at most 2000 characters.",
-					  "description");
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				"description must be at most 2000 characters.",
+				"description");
 		in->has_desc = true;
 		in->desc = s;
 		in->desc_len = len;
@@ -167,9 +169,10 @@ parse_input(struct request *r, struct json_object *body, bool title_required,
 					    strlen(priority_names[i]))
 					p = i;
 		if (p < 0)
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "priority must be one of low, normal, high.",
-					  "priority");
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				"priority must be one of low, normal, high.",
+				"priority");
 		in->has_priority = true;
 		in->priority = p;
 	}
@@ -181,9 +184,10 @@ parse_input(struct request *r, struct json_object *body, bool title_required,
 			   rfc3339_parse(json_object_get_string(v),
 					 (size_t)json_object_get_string_len(v),
 					 &in->due_ms) < 0) {
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "dueAt must be an RFC 3339 date-time or null.",
-					  "dueAt");
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				"dueAt must be an RFC 3339 date-time or null.",
+				"dueAt");
 		} else {
 			in->due_null = false;
 		}
@@ -203,7 +207,8 @@ static void
 bind_todo(MYSQL_BIND res[9], struct todo *t)
 {
 	db_bind_ll(&res[0], &t->id, NULL);
-	db_bind_buf(&res[1], t->title, sizeof(t->title) - 1, &t->title_len, NULL);
+	db_bind_buf(&res[1], t->title, sizeof(t->title) - 1, &t->title_len,
+		    NULL);
 	db_bind_buf(&res[2], t->desc, sizeof(t->desc) - 1, &t->desc_len, NULL);
 	db_bind_ll(&res[3], &t->completed, NULL);
 	db_bind_ll(&res[4], &t->priority, NULL);
@@ -272,8 +277,8 @@ etag_matches(const char *header, const char *tag, bool weak_ok)
 			while (*p && *p != ',')
 				p++;
 		}
-		if ((size_t)(p - start) == tlen && memcmp(start, tag, tlen) == 0 &&
-		    (!weak || weak_ok))
+		if ((size_t)(p - start) == tlen &&
+		    memcmp(start, tag, tlen) == 0 && (!weak || weak_ok))
 			return 1;
 		while (*p && *p != ',')
 			p++;
@@ -292,7 +297,8 @@ todo_json(struct jbuf *b, const struct todo *t)
 	jb_str(b, t->title, t->title_len);
 	jb_lit(b, ",\"description\":");
 	jb_str(b, t->desc, t->desc_len);
-	jb_lit(b, t->completed ? ",\"completed\":true" : ",\"completed\":false");
+	jb_lit(b,
+	       t->completed ? ",\"completed\":true" : ",\"completed\":false");
 	jb_lit(b, ",\"priority\":\"");
 	jb_lit(b, priority_names[t->priority >= 0 && t->priority < PRIORITY_MAX
 					 ? t->priority
@@ -457,8 +463,8 @@ create_idempotent(struct request *r, const struct input *in, const char *key,
 					db_bind_ll(&p[0], &t->id, NULL);
 					db_bind_ll(&p[1], &uid, NULL);
 					db_bind_str(&p[2], key, &key_len);
-					rc = db_exec(r->db, st, p, NULL, __func__,
-						     r->reqid);
+					rc = db_exec(r->db, st, p, NULL,
+						     __func__, r->reqid);
 				}
 			}
 			if (rc == 0)
@@ -497,20 +503,24 @@ create_idempotent(struct request *r, const struct input *in, const char *key,
 			return rc;
 		if (rc == 0 || todo_null)
 			continue; /* gone or not committed yet: try again */
-		if (time_now_ms() - db_time_to_ms(&created) <= IDEM_RETENTION_MS &&
+		if (time_now_ms() - db_time_to_ms(&created) <=
+			    IDEM_RETENTION_MS &&
 		    (stored_len != 32 || !ct_equal(stored, 32, hash, 32)))
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "This Idempotency-Key was already used with a "
-					  "different request body.",
-					  "Idempotency-Key");
-		if (time_now_ms() - db_time_to_ms(&created) > IDEM_RETENTION_MS) {
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				"This Idempotency-Key was already used with a "
+				"different request body.",
+				"Idempotency-Key");
+		if (time_now_ms() - db_time_to_ms(&created) >
+		    IDEM_RETENTION_MS) {
 			/* Expired: the key is free again. */
 			st = db_stmt(r->db, STMT_IDEM_DELETE, r->reqid);
 			if (!st)
 				return -EAGAIN;
 			db_bind_ll(&p[0], &uid, NULL);
 			db_bind_str(&p[1], key, &key_len);
-			if ((rc = db_exec(r->db, st, p, NULL, __func__, r->reqid)) < 0)
+			if ((rc = db_exec(r->db, st, p, NULL, __func__,
+					  r->reqid)) < 0)
 				return rc;
 			continue;
 		}
@@ -520,10 +530,11 @@ create_idempotent(struct request *r, const struct input *in, const char *key,
 		if (rc == 0)
 			/* The retry must not create a second todo: the first
 			 * result, since deleted, is what it gets. */
-			return http_error(r, 404, "NOT_FOUND",
-					  "The todo created with this Idempotency-Key "
-					  "has since been deleted.",
-					  NULL);
+			return http_error(
+				r, 404, "NOT_FOUND",
+				"The todo created with this Idempotency-Key "
+				"has since been deleted.",
+				NULL);
 		return 0;
 	}
 	return rc < 0 ? rc : -EBUSY;
@@ -540,7 +551,8 @@ todos_create(struct request *r)
 
 	if (!t)
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	if ((rc = http_read_json(r, &body)) || (rc = parse_input(r, body, true, &in)))
+	if ((rc = http_read_json(r, &body)) ||
+	    (rc = parse_input(r, body, true, &in)))
 		return rc;
 	if (key) {
 		size_t n = strlen(key);
@@ -549,9 +561,10 @@ todos_create(struct request *r)
 		for (size_t i = 0; ok && i < n; i++)
 			ok = key[i] >= 0x21 && key[i] <= 0x7e;
 		if (!ok)
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "Idempotency-Key must be 1 to 255 visible ASCII characters.",
-					  "Idempotency-Key");
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				"Idempotency-Key must be 1 to 255 visible ASCII characters.",
+				"Idempotency-Key");
 		rc = create_idempotent(r, &in, key, t);
 	} else {
 		rc = create_plain(r, &in, t);
@@ -562,11 +575,13 @@ todos_create(struct request *r)
 		/* The token's user no longer exists (account deleted). */
 		r->token_presented = true;
 		return http_error(r, 401, "UNAUTHORIZED",
-				  "The account of this token no longer exists.", NULL);
+				  "The account of this token no longer exists.",
+				  NULL);
 	}
 	if (rc < 0)
 		return http_from_errno(r, rc);
-	http_header(r, "Location", arena_printf(r->arena, "/api/todos/%lld", t->id));
+	http_header(r, "Location",
+		    arena_printf(r->arena, "/api/todos/%lld", t->id));
 	return respond_todo(r, 201, t);
 }
 
@@ -619,15 +634,18 @@ write_update(struct request *r, bool replace, const struct input *in)
 		if (rc < 0)
 			return http_from_errno(r, rc);
 		if (rc == 0)
-			return http_error(r, 404, "NOT_FOUND", "No such todo.", NULL);
+			return http_error(r, 404, "NOT_FOUND", "No such todo.",
+					  NULL);
 		tag = etag(r, t);
 		if (im && (!tag || !etag_matches(im, tag, false)))
-			return http_error(r, 409, "CONFLICT",
-					  "The todo has changed: If-Match does not match its ETag.",
-					  NULL);
+			return http_error(
+				r, 409, "CONFLICT",
+				"The todo has changed: If-Match does not match its ETag.",
+				NULL);
 		if (!replace && !in->has_title && !in->has_desc &&
 		    !in->has_completed && !in->has_priority && !in->has_due)
-			return respond_todo(r, 200, t); /* PATCH {}: nothing to do */
+			return respond_todo(r, 200,
+					    t); /* PATCH {}: nothing to do */
 		if (replace) {
 			t->title_len = 0;
 			t->desc_len = 0;
@@ -661,12 +679,14 @@ write_update(struct request *r, bool replace, const struct input *in)
 		}
 		/* Changed (or deleted) between the read and the write. */
 		if (im)
-			return http_error(r, 409, "CONFLICT",
-					  "The todo has changed: If-Match does not match its ETag.",
-					  NULL);
+			return http_error(
+				r, 409, "CONFLICT",
+				"The todo has changed: If-Match does not match its ETag.",
+				NULL);
 	}
 	return http_error(r, 503, "UNAVAILABLE",
-			  "The todo is being changed concurrently; try again.", NULL);
+			  "The todo is being changed concurrently; try again.",
+			  NULL);
 }
 
 /* A missing or foreign id answers 404 before the body is looked at. */
@@ -717,12 +737,14 @@ todos_delete(struct request *r)
 		if (rc < 0)
 			return http_from_errno(r, rc);
 		if (rc == 0)
-			return http_error(r, 404, "NOT_FOUND", "No such todo.", NULL);
+			return http_error(r, 404, "NOT_FOUND", "No such todo.",
+					  NULL);
 		tag = etag(r, t);
 		if (!tag || !etag_matches(im, tag, false))
-			return http_error(r, 409, "CONFLICT",
-					  "The todo has changed: If-Match does not match its ETag.",
-					  NULL);
+			return http_error(
+				r, 409, "CONFLICT",
+				"The todo has changed: If-Match does not match its ETag.",
+				NULL);
 		version = t->version;
 	}
 	st = db_stmt(r->db, im ? STMT_TODO_DELETE_VERSION : STMT_TODO_DELETE,
@@ -737,9 +759,10 @@ todos_delete(struct request *r)
 		return http_from_errno(r, rc);
 	if (mysql_stmt_affected_rows(st) != 1) {
 		if (im)
-			return http_error(r, 409, "CONFLICT",
-					  "The todo has changed: If-Match does not match its ETag.",
-					  NULL);
+			return http_error(
+				r, 409, "CONFLICT",
+				"The todo has changed: If-Match does not match its ETag.",
+				NULL);
 		return http_error(r, 404, "NOT_FOUND", "No such todo.", NULL);
 	}
 	return 204;
@@ -791,31 +814,38 @@ todos_list(struct request *r)
 
 	if (!t)
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
-	if (http_query_parse(r->arena, r->query, strlen(r->query), &qp, &nqp) < 0)
+	if (http_query_parse(r->arena, r->query, strlen(r->query), &qp, &nqp) <
+	    0)
 		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
 	for (size_t i = 0; i < nqp; i++) {
-		static const char *const names[] = {"completed", "priority", "q",
-						    "sort", "limit", "offset"};
+		static const char *const names[] = {"completed", "priority",
+						    "q",         "sort",
+						    "limit",     "offset"};
 		const char *k = qp[i].key, *v = qp[i].value;
 		size_t vl = qp[i].value_len;
 		int which = -1;
 
 		for (int n = 0; n < 6; n++)
-			if (strcmp(k, names[n]) == 0 && strlen(names[n]) == qp[i].key_len)
+			if (strcmp(k, names[n]) == 0 &&
+			    strlen(names[n]) == qp[i].key_len)
 				which = n;
 		if (which < 0)
 			continue; /* unknown parameters are ignored */
 		if (!v)
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  arena_printf(r->arena,
-						       "%s is not well-formed (bad percent-encoding).",
-						       names[which]),
-					  names[which]);
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				arena_printf(
+					r->arena,
+					"%s is not well-formed (bad percent-encoding).",
+					names[which]),
+				names[which]);
 		if (seen[which])
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  arena_printf(r->arena, "%s is given more than once.",
-						       names[which]),
-					  names[which]);
+			return http_error(
+				r, 422, "VALIDATION_FAILED",
+				arena_printf(r->arena,
+					     "%s is given more than once.",
+					     names[which]),
+				names[which]);
 		seen[which] = true;
 		switch (which) {
 		case 0:
@@ -824,9 +854,10 @@ todos_list(struct request *r)
 			else if (strcmp(v, "false") == 0)
 				completed = 0;
 			else
-				return http_error(r, 422, "VALIDATION_FAILED",
-						  "completed must be true or false.",
-						  "completed");
+				return http_error(
+					r, 422, "VALIDATION_FAILED",
+					"completed must be true or false.",
+					"completed");
 			filters |= F_COMPLETED;
 			break;
 		case 1:
@@ -835,9 +866,10 @@ todos_list(struct request *r)
 				if (strcmp(v, priority_names[k2]) == 0)
 					priority = k2;
 			if (priority < 0)
-				return http_error(r, 422, "VALIDATION_FAILED",
-						  "priority must be one of low, normal, high.",
-						  "priority");
+				return http_error(
+					r, 422, "VALIDATION_FAILED",
+					"priority must be one of low, normal, high.",
+					"priority");
 			prio = priority;
 			filters |= F_PRIORITY;
 			break;
@@ -845,13 +877,16 @@ todos_list(struct request *r)
 			long n = utf8_count(v, vl);
 
 			if (n < 0 || n > Q_MAX || memchr(v, '\0', vl))
-				return http_error(r, 422, "VALIDATION_FAILED",
-						  "q must be valid UTF-8 of at most 200 characters.",
-						  "q");
+				return http_error(
+					r, 422, "VALIDATION_FAILED",
+					"q must be valid UTF-8 of at most 200 characters.",
+					"q");
 			if (vl > 0) {
 				like_pattern(r, v, vl, &like, &like_len);
 				if (!like)
-					return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+					return http_error(r, 500,
+							  "INTERNAL_ERROR",
+							  NULL, NULL);
 				filters |= F_Q;
 			}
 			break;
@@ -867,23 +902,27 @@ todos_list(struct request *r)
 				if (strcmp(name, sorts[k2].name) == 0)
 					sort = k2;
 			if (sort < 0)
-				return http_error(r, 422, "VALIDATION_FAILED",
-						  "sort must be one of createdAt, dueAt, priority, "
-						  "title, optionally prefixed by '-'.",
-						  "sort");
+				return http_error(
+					r, 422, "VALIDATION_FAILED",
+					"sort must be one of createdAt, dueAt, priority, "
+					"title, optionally prefixed by '-'.",
+					"sort");
 			break;
 		}
 		case 4:
-			if (parse_uint(v, vl, LIMIT_MAX, &limit) < 0 || limit < 1)
-				return http_error(r, 422, "VALIDATION_FAILED",
-						  "limit must be an integer from 1 to 200.",
-						  "limit");
+			if (parse_uint(v, vl, LIMIT_MAX, &limit) < 0 ||
+			    limit < 1)
+				return http_error(
+					r, 422, "VALIDATION_FAILED",
+					"limit must be an integer from 1 to 200.",
+					"limit");
 			break;
 		case 5:
 			if (parse_uint(v, vl, OFFSET_MAX, &offset) < 0)
-				return http_error(r, 422, "VALIDATION_FAILED",
-						  "offset must be a non-negative integer.",
-						  "offset");
+				return http_error(
+					r, 422, "VALIDATION_FAILED",
+					"offset must be a non-negative integer.",
+					"offset");
 			break;
 		}
 	}
@@ -898,10 +937,13 @@ todos_list(struct request *r)
 		db_bind_str(&p[np++], like, &like_len);
 		db_bind_str(&p[np++], like, &like_len);
 	}
-	snprintf(where, sizeof(where), "user_id = ?%s%s%s",
-		 filters & F_COMPLETED ? " AND completed = ?" : "",
-		 filters & F_PRIORITY ? " AND priority = ?" : "",
-		 filters & F_Q ? " AND (title LIKE ? ESCAPE '!' OR description LIKE ? ESCAPE '!')" : "");
+	snprintf(
+		where, sizeof(where), "user_id = ?%s%s%s",
+		filters & F_COMPLETED ? " AND completed = ?" : "",
+		filters & F_PRIORITY ? " AND priority = ?" : "",
+		filters & F_Q
+			? " AND (title LIKE ? ESCAPE '!' OR description LIKE ? ESCAPE '!')"
+			: "");
 
 	/* One round trip for the page and its total: the total is an
 	 * uncorrelated subquery (evaluated once, over the same index range),
@@ -938,7 +980,8 @@ todos_list(struct request *r)
 
 	/* An empty page past the end still reports the total. */
 	if (rows == 0 && offset > 0) {
-		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM todos WHERE %s", where);
+		snprintf(sql, sizeof(sql),
+			 "SELECT COUNT(*) FROM todos WHERE %s", where);
 		st = db_stmt_dyn(r->db, 64 + (unsigned)filters, sql, r->reqid);
 		if (!st)
 			return http_from_errno(r, -EAGAIN);

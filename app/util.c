@@ -66,9 +66,9 @@ str_trim(const char *s, size_t *len)
 		s++;
 		n--;
 	}
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' ||
-			 s[n - 1] == '\n' || s[n - 1] == '\r' ||
-			 s[n - 1] == '\f' || s[n - 1] == '\v'))
+	while (n > 0 &&
+	       (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
+		s[n - 1] == '\r' || s[n - 1] == '\f' || s[n - 1] == '\v'))
 		n--;
 	*len = n;
 	return s;
@@ -170,8 +170,8 @@ rfc3339_parse(const char *s, size_t len, long long *ret_ms)
 	if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 ||
 	    sec > 60)
 		return -EINVAL;
-	if (d > mdays[mo - 1] +
-		    (mo == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
+	if (d > mdays[mo - 1] + (mo == 2 && (y % 4 == 0 &&
+					     (y % 100 != 0 || y % 400 == 0))))
 		return -EINVAL;
 	if (sec == 60) /* A leap second is folded into the next second. */
 		sec = 59;
@@ -194,8 +194,9 @@ rfc3339_parse(const char *s, size_t len, long long *ret_ms)
 		i++;
 	} else if (s[i] == '+' || s[i] == '-') {
 		sign = s[i] == '+' ? 1 : -1;
-		if (len - i != 6 || s[i + 3] != ':' || digits(s + i + 1, 2, &oh) ||
-		    digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+		if (len - i != 6 || s[i + 3] != ':' ||
+		    digits(s + i + 1, 2, &oh) || digits(s + i + 4, 2, &om) ||
+		    oh > 23 || om > 59)
 			return -EINVAL;
 		i += 6;
 	} else {

@@ -111,9 +111,10 @@ handle(struct worker *w)
 				router_allow_header(allowed, allow, 64);
 				http_header(&r, "Allow", allow);
 			}
-			status = http_error(&r, 405, "METHOD_NOT_ALLOWED",
-					    "The method is not allowed for this resource.",
-					    NULL);
+			status = http_error(
+				&r, 405, "METHOD_NOT_ALLOWED",
+				"The method is not allowed for this resource.",
+				NULL);
 		} else {
 			status = http_error(&r, 404, "NOT_FOUND",
 					    "No such resource.", NULL);
@@ -174,7 +175,9 @@ worker_main(void *arg)
 				break;
 			log_error(NULL, "worker %d: accept failed: %s", w->id,
 				  strerror(errno));
-			nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+			nanosleep(&(struct timespec){.tv_nsec =
+							     100 * 1000 * 1000},
+				  NULL);
 			continue;
 		}
 		w->served++;
@@ -186,8 +189,8 @@ worker_main(void *arg)
 		 * a response has been sent, by whichever worker comes first. */
 		now = time_now_ms();
 		last = atomic_load(&last_purge_ms);
-		if (now - last > 60000 &&
-		    atomic_compare_exchange_strong(&last_purge_ms, &last, now)) {
+		if (now - last > 60000 && atomic_compare_exchange_strong(
+						  &last_purge_ms, &last, now)) {
 			db_clear_lost(w->db);
 			todos_purge_idempotency(w->db, now);
 		}
@@ -219,7 +222,8 @@ pool_start(const struct config *cfg, int listen_fd)
 			w->rid_prefix = (unsigned)rand();
 		w->arena = arena_new(64 * 1024);
 		w->db = db_new(cfg);
-		if (!w->arena || !w->db || FCGX_InitRequest(&w->req, listen_fd, 0) != 0)
+		if (!w->arena || !w->db ||
+		    FCGX_InitRequest(&w->req, listen_fd, 0) != 0)
 			goto fail;
 		w->initialised = true;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
@@ -249,7 +253,8 @@ pool_stop(struct pool *p)
 		pfd.revents = 0;
 		if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLIN))
 			break;
-		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000}, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000},
+			  NULL);
 	}
 	atomic_store(&p->stopping, true);
 	FCGX_ShutdownPending();

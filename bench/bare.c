@@ -71,7 +71,9 @@ main(int argc, char **argv)
 	int sig = 0;
 
 	if (argc < 2 || argc > 4 || argv[1][0] != '/') {
-		fprintf(stderr, "usage: %s /abs/path.sock [threads] [backlog]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s /abs/path.sock [threads] [backlog]\n",
+			argv[0]);
 		return 2;
 	}
 	path = argv[1];
@@ -115,7 +117,8 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fprintf(stderr, "bench-bare: listening on %s with %d threads\n", path, threads);
+	fprintf(stderr, "bench-bare: listening on %s with %d threads\n", path,
+		threads);
 	sigwait(&set, &sig);
 	unlink(path);
 	_exit(0);

@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(c)                                                             \
-	do {                                                                 \
-		if (!(c)) {                                                  \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",     \
-				__FILE__, __LINE__, #c);                     \
-			abort();                                             \
-		}                                                            \
+#define CHECK(c)                                                         \
+	do {                                                             \
+		if (!(c)) {                                              \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n", \
+				__FILE__, __LINE__, #c);                 \
+			abort();                                         \
+		}                                                        \
 	} while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

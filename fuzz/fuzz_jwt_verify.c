@@ -57,8 +57,9 @@ genuine(const char *tok, size_t len)
 		size_t o = 0;
 
 		if (!HMAC(EVP_sha256(), cfg.keys[k].secret,
-			  (int)cfg.keys[k].secret_len, (const unsigned char *)tok,
-			  (size_t)(dot2 - tok), mac, &mac_len))
+			  (int)cfg.keys[k].secret_len,
+			  (const unsigned char *)tok, (size_t)(dot2 - tok), mac,
+			  &mac_len))
 			abort();
 		for (unsigned i = 0; i < mac_len; i++) {
 			acc = (acc << 8) | mac[i];
@@ -93,7 +94,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (jwt_sign(&cfg, "42", NOW, &tok) != 0 ||
 	    jwt_verify(&cfg, tok, strlen(tok), NOW, &c) != 0 ||
 	    strcmp(c.sub, "42") != 0 || !genuine(tok, strlen(tok))) {
-		fprintf(stderr, "fuzz_jwt_verify: sign/verify round trip fails\n");
+		fprintf(stderr,
+			"fuzz_jwt_verify: sign/verify round trip fails\n");
 		abort();
 	}
 	free(tok);

@@ -15,9 +15,23 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const long long maxes[] = {
-		0, 1, 5, 9, 10, 15, 99, 100, 1000, 1048576, INT32_MAX,
-		(long long)UINT32_MAX, 999999999999999999LL, INT64_MAX - 1,
-		INT64_MAX, -1, LLONG_MIN,
+		0,
+		1,
+		5,
+		9,
+		10,
+		15,
+		99,
+		100,
+		1000,
+		1048576,
+		INT32_MAX,
+		(long long)UINT32_MAX,
+		999999999999999999LL,
+		INT64_MAX - 1,
+		INT64_MAX,
+		-1,
+		LLONG_MIN,
 	};
 	const char *s;
 	unsigned long long want = 0;

@@ -58,7 +58,8 @@ test_many(void)
 		for (int k = 0; k < 40; k++)
 			if (p[i][k] != (unsigned char)(i & 0xff))
 				bad_fill++;
-		if (i > 0 && p[i - 1] && p[i] >= p[i - 1] && p[i] < p[i - 1] + 40)
+		if (i > 0 && p[i - 1] && p[i] >= p[i - 1] &&
+		    p[i] < p[i - 1] + 40)
 			overlap++;
 	}
 	is_int(null, 0, "1000 allocations across chunk boundaries all succeed");
@@ -104,7 +105,8 @@ test_large(void)
 		for (size_t i = 0; i < 100; i++)
 			if (small1[i] != 1 || small2[i] != 3)
 				bad++;
-		is_int(bad, 0, "large block and neighbours keep their contents");
+		is_int(bad, 0,
+		       "large block and neighbours keep their contents");
 	}
 	/* Several large blocks in a row, then reset and again. */
 	for (int round = 0; round < 3; round++) {
@@ -118,7 +120,8 @@ test_large(void)
 			else
 				memset(q, 0x7f, 5000 + (size_t)i);
 		}
-		is_int(fails, 0, "round %d: five 5 KB blocks in a 1 KiB arena", round);
+		is_int(fails, 0, "round %d: five 5 KB blocks in a 1 KiB arena",
+		       round);
 		arena_reset(a);
 	}
 	arena_free(a);
@@ -184,12 +187,14 @@ test_strings(void)
 
 	is_str(arena_strdup(a, "hello"), "hello", "arena_strdup");
 	is_str(arena_strdup(a, ""), "", "arena_strdup of empty string");
-	is_str(arena_strndup(a, "hello world", 5), "hello", "arena_strndup stops at n");
+	is_str(arena_strndup(a, "hello world", 5), "hello",
+	       "arena_strndup stops at n");
 	s = arena_strndup(a, "ab\0cd", 5);
-	ok(s && memcmp(s, "ab\0cd", 6) == 0, "arena_strndup copies embedded NUL");
+	ok(s && memcmp(s, "ab\0cd", 6) == 0,
+	   "arena_strndup copies embedded NUL");
 	is_str(arena_strndup(a, "xyz", 0), "", "arena_strndup n=0");
-	is_str(arena_printf(a, "%s=%d/%05.1f", "k", -42, 3.14159), "k=-42/003.1",
-	       "arena_printf formats");
+	is_str(arena_printf(a, "%s=%d/%05.1f", "k", -42, 3.14159),
+	       "k=-42/003.1", "arena_printf formats");
 	is_str(arena_printf(a, "%s", ""), "", "arena_printf empty");
 
 	memset(big, 'q', sizeof(big) - 1);
@@ -273,7 +278,8 @@ test_reuse(void)
 		arena_reset(a);
 	}
 	again = arena_alloc(a, 64);
-	ok(first == again, "after 200 grow/reset cycles the first chunk is reused");
+	ok(first == again,
+	   "after 200 grow/reset cycles the first chunk is reused");
 	arena_free(a);
 }
 
@@ -283,8 +289,10 @@ test_overflow(void)
 	struct arena *a = arena_new(1024);
 
 	ok(arena_alloc(a, SIZE_MAX) == NULL, "arena_alloc(SIZE_MAX) fails");
-	ok(arena_alloc(a, SIZE_MAX - 8) == NULL, "arena_alloc(SIZE_MAX - 8) fails");
-	ok(arena_strndup(a, "x", SIZE_MAX) == NULL, "arena_strndup(SIZE_MAX) fails");
+	ok(arena_alloc(a, SIZE_MAX - 8) == NULL,
+	   "arena_alloc(SIZE_MAX - 8) fails");
+	ok(arena_strndup(a, "x", SIZE_MAX) == NULL,
+	   "arena_strndup(SIZE_MAX) fails");
 	is_str(arena_strdup(a, "still usable"), "still usable",
 	       "arena usable after failed allocations");
 	arena_free(a);

@@ -120,7 +120,8 @@ test_defaults(void)
 	is_str(cfg.jwt_kid, "k1", "default jwt_kid");
 	is_int(cfg.jwt_ttl, 1800, "default jwt_ttl");
 	is_int(cfg.jwt_skew, 30, "default jwt_skew");
-	is_str(cfg.public_origin, "http://127.0.0.1:8080", "default public_origin");
+	is_str(cfg.public_origin, "http://127.0.0.1:8080",
+	       "default public_origin");
 	ok(cfg.cookie_secure, "default cookie_secure true");
 	is_int(cfg.body_limit, 65536, "default body_limit 64 KiB");
 	is_int(cfg.scrypt_concurrency, 2, "default scrypt_concurrency");
@@ -131,11 +132,13 @@ test_defaults(void)
 	is_int(cfg.jwt.nkeys, 0, "no keys without load_secrets");
 	is_str(cfg.jwt.issuer, "", "derived jwt.issuer empty");
 	is_int(cfg.norigins, 1, "one origin by default");
-	is_str(cfg.origins[0], "http://127.0.0.1:8080", "origins[0] is public_origin");
+	is_str(cfg.origins[0], "http://127.0.0.1:8080",
+	       "origins[0] is public_origin");
 
 	is_int(load(text("empty.conf", ""), false), 0, "an empty file loads");
 	is_int(cfg.workers, 16, "empty file keeps defaults");
-	is_int(load(text("comments.conf", "# only = comments\n\n   \n\t# x\n"), false),
+	is_int(load(text("comments.conf", "# only = comments\n\n   \n\t# x\n"),
+		    false),
 	       0, "comments and blank lines only");
 	is_int(cfg.workers, 16, "comment lines set nothing");
 }
@@ -143,28 +146,30 @@ test_defaults(void)
 static void
 test_file(void)
 {
-	const char *p = text("full.conf",
-			     "# a comment\n"
-			     "\n"
-			     "listen = 127.0.0.1:9000\n"
-			     "   workers=8\n"
-			     "socket_mode = 0600\n"
-			     "db_host =  db.example  \t\n"
-			     "db_port = 3307\n"
-			     "db_socket = /run/mysqld/mysqld.sock\n"
-			     "cookie_secure = false\n"
-			     "jwt_ttl = 60\n"
-			     "jwt_issuer = https://issuer.example\n"
-			     "jwt_audience = todo\n"
-			     "log_level = debug\n"
-			     "body_limit = 1048576\n"
-			     "trusted_origins = https://a.example, https://b.example:8443\n"
-			     "workers = 12\n"
-			     "no_final_newline_follows = ignored\n");
+	const char *p = text(
+		"full.conf",
+		"# a comment\n"
+		"\n"
+		"listen = 127.0.0.1:9000\n"
+		"   workers=8\n"
+		"socket_mode = 0600\n"
+		"db_host =  db.example  \t\n"
+		"db_port = 3307\n"
+		"db_socket = /run/mysqld/mysqld.sock\n"
+		"cookie_secure = false\n"
+		"jwt_ttl = 60\n"
+		"jwt_issuer = https://issuer.example\n"
+		"jwt_audience = todo\n"
+		"log_level = debug\n"
+		"body_limit = 1048576\n"
+		"trusted_origins = https://a.example, https://b.example:8443\n"
+		"workers = 12\n"
+		"no_final_newline_follows = ignored\n");
 
 	/* The last line is an unknown key: check the error first, then load
 	 * the file without it. */
-	is_int(load(p, false), -EINVAL, "unknown key in the last line rejected");
+	is_int(load(p, false), -EINVAL,
+	       "unknown key in the last line rejected");
 	ok(err_has("no_final_newline_follows"), "error names the unknown key");
 	ok(err_has(":17"), "error names the line number");
 
@@ -199,17 +204,22 @@ test_file(void)
 	is_str(cfg.jwt.audience, "todo", "derived jwt.audience");
 	is_str(cfg.log_level, "debug", "log_level from file");
 	is_int(cfg.body_limit, 1048576, "body_limit at its maximum");
-	is_str(cfg.sql_dir, "/usr/share/todod/sql", "last line without newline read");
+	is_str(cfg.sql_dir, "/usr/share/todod/sql",
+	       "last line without newline read");
 	is_int(cfg.db_timeout, 5, "unset keys keep defaults");
 	is_int(cfg.norigins, 3, "public + two trusted origins");
 
-	is_int(load(text("bools.conf", "cookie_secure = no\n"), false), 0, "bool no");
+	is_int(load(text("bools.conf", "cookie_secure = no\n"), false), 0,
+	       "bool no");
 	ok(!cfg.cookie_secure, "no is false");
-	is_int(load(text("bools2.conf", "cookie_secure = 0\n"), false), 0, "bool 0");
+	is_int(load(text("bools2.conf", "cookie_secure = 0\n"), false), 0,
+	       "bool 0");
 	ok(!cfg.cookie_secure, "0 is false");
-	is_int(load(text("bools3.conf", "cookie_secure = yes\n"), false), 0, "bool yes");
+	is_int(load(text("bools3.conf", "cookie_secure = yes\n"), false), 0,
+	       "bool yes");
 	ok(cfg.cookie_secure, "yes is true");
-	is_int(load(text("bools4.conf", "cookie_secure = 1\n"), false), 0, "bool 1");
+	is_int(load(text("bools4.conf", "cookie_secure = 1\n"), false), 0,
+	       "bool 1");
 	ok(cfg.cookie_secure, "1 is true");
 
 	is_int(load(text("empty_val.conf", "db_password =\n"), false), 0,
@@ -223,7 +233,8 @@ test_file(void)
 static void
 test_env(void)
 {
-	const char *p = text("env.conf", "workers = 8\ndb_host = file.example\n");
+	const char *p =
+		text("env.conf", "workers = 8\ndb_host = file.example\n");
 
 	setenv("TODOD_WORKERS", "4", 1);
 	is_int(load(p, false), 0, "load with TODOD_WORKERS set");
@@ -243,10 +254,12 @@ test_env(void)
 	setenv("TODOD_SOCKET_MODE", "0640", 1);
 	setenv("TODOD_JWT_PREVIOUS_SECRETS", "", 1);
 	setenv("TODOD_PUBLIC_ORIGIN", "https://todo.example", 1);
-	is_int(load(NULL, false), 0, "bool, mode and origin from the environment");
+	is_int(load(NULL, false), 0,
+	       "bool, mode and origin from the environment");
 	ok(!cfg.cookie_secure, "TODOD_COOKIE_SECURE=false");
 	is_int(cfg.socket_mode, 0640, "TODOD_SOCKET_MODE octal");
-	is_str(cfg.origins[0], "https://todo.example", "TODOD_PUBLIC_ORIGIN derives");
+	is_str(cfg.origins[0], "https://todo.example",
+	       "TODOD_PUBLIC_ORIGIN derives");
 	unsetenv("TODOD_COOKIE_SECURE");
 	unsetenv("TODOD_SOCKET_MODE");
 	unsetenv("TODOD_JWT_PREVIOUS_SECRETS");
@@ -280,7 +293,8 @@ test_invalid(void)
 		{"workers = 1.5\n", "workers", "fractional integer"},
 		{"workers = 0\n", "workers", "workers below 1"},
 		{"workers = 257\n", "workers", "workers above 256"},
-		{"workers = 99999999999999999999\n", "workers", "integer overflow"},
+		{"workers = 99999999999999999999\n", "workers",
+		 "integer overflow"},
 		{"db_port = 65536\n", "db_port", "port above 65535"},
 		{"db_port = -1\n", "db_port", "negative port"},
 		{"body_limit = 1023\n", "body_limit", "body_limit below 1024"},
@@ -292,19 +306,24 @@ test_invalid(void)
 		{"socket_mode = 1000\n", "socket_mode", "mode above 0777"},
 		{"socket_mode = rw\n", "socket_mode", "symbolic mode"},
 		{"cookie_secure = maybe\n", "cookie_secure", "bad bool"},
-		{"cookie_secure = TRUE\n", "cookie_secure", "bools are lower case"},
+		{"cookie_secure = TRUE\n", "cookie_secure",
+		 "bools are lower case"},
 		{"cookie_secure =\n", "cookie_secure", "empty bool"},
 		{"log_level = verbose\n", "log_level", "unknown log level"},
-		{"listen = somewhere\n", "listen", "listen without unix: or port"},
+		{"listen = somewhere\n", "listen",
+		 "listen without unix: or port"},
 		{"public_origin = http://x.example/\n", "public_origin",
 		 "origin with a trailing slash"},
-		{"public_origin = x.example\n", "public_origin", "origin without scheme"},
-		{"public_origin = ftp://x.example\n", "public_origin", "ftp origin"},
-		{"public_origin = http://\n", "public_origin", "origin without host"},
-		{"trusted_origins = https://ok.example, gopher://x\n", "trusted_origins",
-		 "bad trusted origin"},
-		{"trusted_origins = https://a.example/path\n", "trusted_origins",
-		 "trusted origin with a path"},
+		{"public_origin = x.example\n", "public_origin",
+		 "origin without scheme"},
+		{"public_origin = ftp://x.example\n", "public_origin",
+		 "ftp origin"},
+		{"public_origin = http://\n", "public_origin",
+		 "origin without host"},
+		{"trusted_origins = https://ok.example, gopher://x\n",
+		 "trusted_origins", "bad trusted origin"},
+		{"trusted_origins = https://a.example/path\n",
+		 "trusted_origins", "trusted origin with a path"},
 		{"db_name = 0123456789012345678901234567890123456789012345678901234567890123\n",
 		 "db_name", "db_name of 64 bytes is too long"},
 		{"bogus = 1\n", "bogus", "unknown key"},
@@ -317,11 +336,12 @@ test_invalid(void)
 		char name[32];
 
 		snprintf(name, sizeof(name), "bad%zu.conf", i);
-		is_int(load(text(name, cases[i].line), false), -EINVAL, "%s rejected",
-		       cases[i].what);
-		ok(err_has(cases[i].key), "%s: error mentions %s", cases[i].what,
-		   cases[i].key);
-		ok(strchr(err, '\n') == NULL, "%s: error is one line", cases[i].what);
+		is_int(load(text(name, cases[i].line), false), -EINVAL,
+		       "%s rejected", cases[i].what);
+		ok(err_has(cases[i].key), "%s: error mentions %s",
+		   cases[i].what, cases[i].key);
+		ok(strchr(err, '\n') == NULL, "%s: error is one line",
+		   cases[i].what);
 	}
 
 	is_int(load(text("edge.conf", "workers = 256\ndb_port = 1\n"
@@ -349,7 +369,8 @@ test_invalid(void)
 		ok(err_has("too long"), "error says the line is too long");
 	}
 
-	is_int(load("/nonexistent/todod.conf", false), -EINVAL, "missing file rejected");
+	is_int(load("/nonexistent/todod.conf", false), -EINVAL,
+	       "missing file rejected");
 	ok(err_has("/nonexistent/todod.conf"), "error names the missing file");
 }
 
@@ -369,12 +390,15 @@ test_secrets(void)
 	s1023 = file("s1023", big, 1023);
 	s1024 = file("s1024", big, 1024);
 
-	is_int(load(NULL, true), -EINVAL, "load_secrets without any secret rejected");
+	is_int(load(NULL, true), -EINVAL,
+	       "load_secrets without any secret rejected");
 	ok(err_has("jwt_secret_file"), "error names jwt_secret_file");
 
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\n", s31);
-	is_int(load(text("c31.conf", conf), true), -EINVAL, "31-byte secret rejected");
-	ok(err_has("jwt_secret_file"), "31-byte secret: error names jwt_secret_file");
+	is_int(load(text("c31.conf", conf), true), -EINVAL,
+	       "31-byte secret rejected");
+	ok(err_has("jwt_secret_file"),
+	   "31-byte secret: error names jwt_secret_file");
 	ok(err_has("31 bytes"), "31-byte secret: error gives the length");
 	is_int(load(text("c31.conf", conf), false), 0,
 	       "the same file loads without load_secrets");
@@ -384,42 +408,53 @@ test_secrets(void)
 	       "31 bytes plus a newline rejected (newline is not secret)");
 
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\n", s32);
-	is_int(load(text("c32.conf", conf), true), 0, "32-byte secret accepted");
+	is_int(load(text("c32.conf", conf), true), 0,
+	       "32-byte secret accepted");
 	is_int(cfg.jwt.nkeys, 1, "one key");
 	is_str(cfg.jwt.keys[0].kid, "k1", "the key has the default kid");
 	ok(cfg.jwt.keys[0].secret_len == 32 &&
 		   memcmp(cfg.jwt.keys[0].secret, SECRET32, 32) == 0,
 	   "the key holds the file's bytes");
 
-	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\njwt_kid = 2026-05\n", s32nl);
-	is_int(load(text("c32nl.conf", conf), true), 0, "secret with CRLF accepted");
+	snprintf(conf, sizeof(conf),
+		 "jwt_secret_file = %s\njwt_kid = 2026-05\n", s32nl);
+	is_int(load(text("c32nl.conf", conf), true), 0,
+	       "secret with CRLF accepted");
 	is_int(cfg.jwt.keys[0].secret_len, 32, "trailing CRLF stripped");
 	is_str(cfg.jwt.keys[0].kid, "2026-05", "jwt_kid from file");
 
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\n", s1023);
-	is_int(load(text("c1023.conf", conf), true), 0, "1023-byte secret accepted");
+	is_int(load(text("c1023.conf", conf), true), 0,
+	       "1023-byte secret accepted");
 	is_int(cfg.jwt.keys[0].secret_len, 1023, "1023 bytes kept");
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\n", s1024);
-	ok(load(text("c1024.conf", conf), true) == 0, "1024-byte (JWT_SECRET_MAX) secret file accepted");
+	ok(load(text("c1024.conf", conf), true) == 0,
+	   "1024-byte (JWT_SECRET_MAX) secret file accepted");
 
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s/missing\n", dir);
-	is_int(load(text("cmiss.conf", conf), true), -EINVAL, "missing secret file");
-	ok(err_has("jwt_secret_file"), "missing secret file: error names the setting");
+	is_int(load(text("cmiss.conf", conf), true), -EINVAL,
+	       "missing secret file");
+	ok(err_has("jwt_secret_file"),
+	   "missing secret file: error names the setting");
 
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\njwt_kid =\n", s32);
-	is_int(load(text("cnokid.conf", conf), true), -EINVAL, "empty jwt_kid rejected");
-	ok(strstr(err, "jwt_kid") != NULL, "empty jwt_kid: error names jwt_kid");
+	is_int(load(text("cnokid.conf", conf), true), -EINVAL,
+	       "empty jwt_kid rejected");
+	ok(strstr(err, "jwt_kid") != NULL,
+	   "empty jwt_kid: error names jwt_kid");
 
 	/* TODOD_JWT_SECRET carries the secret itself and wins over the file. */
 	setenv("TODOD_JWT_SECRET", "env-secret-0123456789abcdef-0123456789", 1);
 	is_int(load(NULL, true), 0, "TODOD_JWT_SECRET alone suffices");
 	ok(cfg.jwt.nkeys == 1 &&
-		   cfg.jwt.keys[0].secret_len == strlen("env-secret-0123456789abcdef-0123456789") &&
+		   cfg.jwt.keys[0].secret_len ==
+			   strlen("env-secret-0123456789abcdef-0123456789") &&
 		   memcmp(cfg.jwt.keys[0].secret, "env-secret-", 11) == 0,
 	   "the key is the environment's secret");
 	is_str(cfg.jwt.keys[0].kid, "k1", "with jwt_kid");
 	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\n", s32);
-	is_int(load(text("cenv.conf", conf), true), 0, "env secret with a file configured");
+	is_int(load(text("cenv.conf", conf), true), 0,
+	       "env secret with a file configured");
 	ok(memcmp(cfg.jwt.keys[0].secret, "env-secret-", 11) == 0,
 	   "TODOD_JWT_SECRET beats jwt_secret_file");
 	setenv("TODOD_JWT_SECRET", SECRET31, 1);
@@ -435,17 +470,21 @@ test_secrets(void)
 	unsetenv("TODOD_JWT_SECRET_FILE");
 
 	/* The database password file. */
-	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\ndb_password = inline\ndb_password_file = %s\n",
-		 s32, pw);
+	snprintf(
+		conf, sizeof(conf),
+		"jwt_secret_file = %s\ndb_password = inline\ndb_password_file = %s\n",
+		s32, pw);
 	is_int(load(text("cpw.conf", conf), true), 0, "db_password_file read");
-	is_str(cfg.db_password, "hunter2", "password from the file, newline stripped");
+	is_str(cfg.db_password, "hunter2",
+	       "password from the file, newline stripped");
 	is_int(load(text("cpw.conf", conf), false), 0, "without load_secrets");
 	is_str(cfg.db_password, "hunter2",
 	       "the file is read without load_secrets too (todod migrate needs it)");
-	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\ndb_password_file = %s/nope\n",
-		 s32, dir);
-	is_int(load(text("cpw2.conf", conf), true), -EINVAL, "missing password file");
+	snprintf(conf, sizeof(conf),
+		 "jwt_secret_file = %s\ndb_password_file = %s/nope\n", s32,
+		 dir);
+	is_int(load(text("cpw2.conf", conf), true), -EINVAL,
+	       "missing password file");
 	ok(err_has("db_password_file"), "error names db_password_file");
 	setenv("TODOD_DB_PASSWORD", "from-env", 1);
 	is_int(load(NULL, false), 0, "TODOD_DB_PASSWORD");
@@ -458,23 +497,28 @@ test_previous(void)
 {
 	char conf[1200];
 	const char *cur = text("cur", SECRET32 "\n");
-	const char *old = text("old", "old-secret-0123456789abcdef-0123456789\n");
-	const char *older = text("older", "older-secret-0123456789abcdef-01234567");
+	const char *old =
+		text("old", "old-secret-0123456789abcdef-0123456789\n");
+	const char *older =
+		text("older", "older-secret-0123456789abcdef-01234567");
 	const char *shortk = text("short", SECRET31);
 
 	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s\n", cur, old);
+		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s\n", cur,
+		 old);
 	is_int(load(text("p1.conf", conf), true), 0, "one previous secret");
 	is_int(cfg.jwt.nkeys, 2, "two keys");
 	is_str(cfg.jwt.keys[0].kid, "k1", "keys[0] is the current key");
 	is_str(cfg.jwt.keys[1].kid, "old", "keys[1] has kid \"old\"");
-	ok(cfg.jwt.keys[1].secret_len == strlen("old-secret-0123456789abcdef-0123456789") &&
+	ok(cfg.jwt.keys[1].secret_len ==
+			   strlen("old-secret-0123456789abcdef-0123456789") &&
 		   memcmp(cfg.jwt.keys[1].secret, "old-secret-", 11) == 0,
 	   "keys[1] holds the old secret");
 
-	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s, older=%s\n",
-		 cur, old, older);
+	snprintf(
+		conf, sizeof(conf),
+		"jwt_secret_file = %s\njwt_previous_secrets = old=%s, older=%s\n",
+		cur, old, older);
 	is_int(load(text("p2.conf", conf), true), 0, "two previous secrets");
 	is_int(cfg.jwt.nkeys, 3, "three keys");
 	is_str(cfg.jwt.keys[2].kid, "older", "keys[2] has kid \"older\"");
@@ -487,56 +531,71 @@ test_previous(void)
 	   "the previous key follows the env key");
 	unsetenv("TODOD_JWT_SECRET");
 
-	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\njwt_previous_secrets = %s\n",
-		 cur, old);
-	is_int(load(text("p4.conf", conf), true), -EINVAL, "entry without kid= rejected");
+	snprintf(conf, sizeof(conf),
+		 "jwt_secret_file = %s\njwt_previous_secrets = %s\n", cur, old);
+	is_int(load(text("p4.conf", conf), true), -EINVAL,
+	       "entry without kid= rejected");
 	ok(err_has("jwt_previous_secrets"), "error names jwt_previous_secrets");
-	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\njwt_previous_secrets = old=\n",
-		 cur);
-	is_int(load(text("p5.conf", conf), true), -EINVAL, "entry without path rejected");
+	snprintf(conf, sizeof(conf),
+		 "jwt_secret_file = %s\njwt_previous_secrets = old=\n", cur);
+	is_int(load(text("p5.conf", conf), true), -EINVAL,
+	       "entry without path rejected");
 	ok(err_has("jwt_previous_secrets"), "error names jwt_previous_secrets");
-	snprintf(conf, sizeof(conf), "jwt_secret_file = %s\njwt_previous_secrets = =%s\n",
-		 cur, old);
-	is_int(load(text("p6.conf", conf), true), -EINVAL, "entry with empty kid rejected");
 	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s\n", cur, shortk);
-	is_int(load(text("p7.conf", conf), true), -EINVAL, "short previous secret rejected");
-	ok(err_has("jwt_previous_secrets"), "short previous secret: error names the setting");
+		 "jwt_secret_file = %s\njwt_previous_secrets = =%s\n", cur,
+		 old);
+	is_int(load(text("p6.conf", conf), true), -EINVAL,
+	       "entry with empty kid rejected");
 	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s/none\n", cur, dir);
-	is_int(load(text("p8.conf", conf), true), -EINVAL, "missing previous file rejected");
-	ok(err_has("jwt_previous_secrets"), "missing previous file: error names the setting");
+		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s\n", cur,
+		 shortk);
+	is_int(load(text("p7.conf", conf), true), -EINVAL,
+	       "short previous secret rejected");
+	ok(err_has("jwt_previous_secrets"),
+	   "short previous secret: error names the setting");
 	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\njwt_previous_secrets = k1=%s\n", cur, old);
+		 "jwt_secret_file = %s\njwt_previous_secrets = old=%s/none\n",
+		 cur, dir);
+	is_int(load(text("p8.conf", conf), true), -EINVAL,
+	       "missing previous file rejected");
+	ok(err_has("jwt_previous_secrets"),
+	   "missing previous file: error names the setting");
+	snprintf(conf, sizeof(conf),
+		 "jwt_secret_file = %s\njwt_previous_secrets = k1=%s\n", cur,
+		 old);
 	is_int(load(text("p9.conf", conf), true), -EINVAL,
 	       "previous kid equal to the current kid rejected");
 	ok(err_has("k1"), "duplicate kid named");
 	snprintf(conf, sizeof(conf),
-		 "jwt_secret_file = %s\njwt_previous_secrets = a=%s,a=%s\n", cur, old,
-		 older);
-	is_int(load(text("p10.conf", conf), true), -EINVAL, "duplicate previous kid rejected");
+		 "jwt_secret_file = %s\njwt_previous_secrets = a=%s,a=%s\n",
+		 cur, old, older);
+	is_int(load(text("p10.conf", conf), true), -EINVAL,
+	       "duplicate previous kid rejected");
 
 	{
-		size_t off = (size_t)snprintf(conf, sizeof(conf),
-					      "jwt_secret_file = %s\njwt_previous_secrets = ",
-					      cur);
+		size_t off = (size_t)snprintf(
+			conf, sizeof(conf),
+			"jwt_secret_file = %s\njwt_previous_secrets = ", cur);
 
 		for (int i = 0; i < JWT_MAX_KEYS; i++)
-			off += (size_t)snprintf(conf + off, sizeof(conf) - off, "%sp%d=%s",
-						i ? "," : "", i, old);
+			off += (size_t)snprintf(conf + off, sizeof(conf) - off,
+						"%sp%d=%s", i ? "," : "", i,
+						old);
 		snprintf(conf + off, sizeof(conf) - off, "\n");
 		is_int(load(text("p11.conf", conf), true), -EINVAL,
 		       "more than JWT_MAX_KEYS keys rejected");
-		ok(err_has("jwt_previous_secrets"), "too many keys: error names the setting");
+		ok(err_has("jwt_previous_secrets"),
+		   "too many keys: error names the setting");
 	}
 	{
-		size_t off = (size_t)snprintf(conf, sizeof(conf),
-					      "jwt_secret_file = %s\njwt_previous_secrets = ",
-					      cur);
+		size_t off = (size_t)snprintf(
+			conf, sizeof(conf),
+			"jwt_secret_file = %s\njwt_previous_secrets = ", cur);
 
 		for (int i = 0; i < JWT_MAX_KEYS - 1; i++)
-			off += (size_t)snprintf(conf + off, sizeof(conf) - off, "%sp%d=%s",
-						i ? "," : "", i, old);
+			off += (size_t)snprintf(conf + off, sizeof(conf) - off,
+						"%sp%d=%s", i ? "," : "", i,
+						old);
 		snprintf(conf + off, sizeof(conf) - off, "\n");
 		is_int(load(text("p12.conf", conf), true), 0,
 		       "exactly JWT_MAX_KEYS keys accepted");
@@ -547,24 +606,29 @@ test_previous(void)
 static void
 test_origins(void)
 {
-	const char *p = text("origins.conf",
-			     "public_origin = https://todo.example\n"
-			     "trusted_origins = https://admin.example,http://localhost:3000 "
-			     "https://x.example:8443\n");
+	const char *p = text(
+		"origins.conf",
+		"public_origin = https://todo.example\n"
+		"trusted_origins = https://admin.example,http://localhost:3000 "
+		"https://x.example:8443\n");
 
 	is_int(load(p, false), 0, "origins load");
 	is_int(cfg.norigins, 4, "public + three trusted");
 #define ALLOWED(s) config_origin_allowed(&cfg, s, strlen(s))
 	ok(ALLOWED("https://todo.example"), "public_origin allowed");
 	ok(ALLOWED("https://admin.example"), "first trusted origin allowed");
-	ok(ALLOWED("http://localhost:3000"), "trusted origin with port allowed");
-	ok(ALLOWED("https://x.example:8443"), "space-separated trusted origin allowed");
+	ok(ALLOWED("http://localhost:3000"),
+	   "trusted origin with port allowed");
+	ok(ALLOWED("https://x.example:8443"),
+	   "space-separated trusted origin allowed");
 	ok(!ALLOWED("https://evil.example"), "other origin rejected");
 	ok(!ALLOWED("http://todo.example"), "other scheme rejected");
-	ok(!ALLOWED("https://todo.example:443"), "explicit port is a different origin");
+	ok(!ALLOWED("https://todo.example:443"),
+	   "explicit port is a different origin");
 	ok(!ALLOWED("https://todo.example/"), "trailing slash rejected");
 	ok(!ALLOWED("https://todo.exampl"), "prefix rejected");
-	ok(!ALLOWED("https://todo.example.evil.example"), "suffix attack rejected");
+	ok(!ALLOWED("https://todo.example.evil.example"),
+	   "suffix attack rejected");
 	ok(!ALLOWED("HTTPS://TODO.EXAMPLE"), "comparison is exact");
 	ok(!ALLOWED(""), "empty origin rejected");
 	ok(!ALLOWED("null"), "null origin rejected");
@@ -573,7 +637,8 @@ test_origins(void)
 
 	is_int(load(NULL, false), 0, "default origins");
 	ok(ALLOWED("http://127.0.0.1:8080"), "default public_origin allowed");
-	ok(!ALLOWED("https://admin.example"), "trusted origins gone with the file");
+	ok(!ALLOWED("https://admin.example"),
+	   "trusted origins gone with the file");
 #undef ALLOWED
 }
 
@@ -598,32 +663,38 @@ test_sample(const char *sample)
 		fclose(f);
 	}
 	f = sample ? fopen(sample, "r") : NULL;
-	ok(f != NULL, "the sample %s is readable", sample ? sample : "(no argv[1])");
+	ok(f != NULL, "the sample %s is readable",
+	   sample ? sample : "(no argv[1])");
 	if (f) {
 		want = malloc(1 << 16);
 		want_len = fread(want, 1, 1 << 16, f);
 		fclose(f);
 	}
-	ok(got && got_len > 0 && got_len < (1 << 16), "config_write_sample writes text");
-	ok(want && got && want_len == got_len && memcmp(want, got, got_len) == 0,
+	ok(got && got_len > 0 && got_len < (1 << 16),
+	   "config_write_sample writes text");
+	ok(want && got && want_len == got_len &&
+		   memcmp(want, got, got_len) == 0,
 	   "conf/todod.conf.sample equals config_write_sample() output "
 	   "(regenerate with todod --sample-config)");
-	if (want && got && (want_len != got_len || memcmp(want, got, got_len) != 0)) {
+	if (want && got &&
+	    (want_len != got_len || memcmp(want, got, got_len) != 0)) {
 		size_t i = 0;
 
 		while (i < want_len && i < got_len && want[i] == got[i])
 			i++;
-		printf("#   first difference at byte %zu (%zu vs %zu bytes)\n", i,
-		       want_len, got_len);
+		printf("#   first difference at byte %zu (%zu vs %zu bytes)\n",
+		       i, want_len, got_len);
 	}
-	ok(got && strstr(got, "\nworkers = 16\n") && strstr(got, "\n# db_socket =\n"),
+	ok(got && strstr(got, "\nworkers = 16\n") &&
+		   strstr(got, "\n# db_socket =\n"),
 	   "the sample shows defaults, commenting out empty ones");
 
 	/* Loading the sample gives exactly the defaults. */
 	load(NULL, false);
 	memcpy(&defaults, &cfg, sizeof(cfg));
 	is_int(load(tmp, false), 0, "the written sample loads");
-	ok(memcmp(&defaults, &cfg, sizeof(cfg)) == 0, "the sample sets the defaults");
+	ok(memcmp(&defaults, &cfg, sizeof(cfg)) == 0,
+	   "the sample sets the defaults");
 	free(want);
 	free(got);
 	unlink(tmp);

@@ -59,7 +59,8 @@ test_is_json(void)
 	ok(is_json("application/json"), "application/json");
 	ok(is_json("application/json; charset=utf-8"),
 	   "application/json; charset=utf-8");
-	ok(is_json("application/json;charset=UTF-8"), "no space before parameter");
+	ok(is_json("application/json;charset=UTF-8"),
+	   "no space before parameter");
 	ok(is_json("APPLICATION/JSON"), "APPLICATION/JSON");
 	ok(is_json("Application/Json; Charset=utf-8"), "mixed case");
 	ok(is_json(" application/json"), "leading space");
@@ -91,25 +92,32 @@ test_query(void)
 
 	is_int(qp("a=1&b=2", &p, &n), 0, "a=1&b=2 parses");
 	is_int(n, 2, "a=1&b=2: two params");
-	ok(HAS(p, n, 0, "a", "1") && HAS(p, n, 1, "b", "2"), "a=1&b=2: keys, values");
+	ok(HAS(p, n, 0, "a", "1") && HAS(p, n, 1, "b", "2"),
+	   "a=1&b=2: keys, values");
 
-	is_int(qp("q=hello%20world%2Bmore", &p, &n), 0, "percent escapes parse");
-	ok(n == 1 && HAS(p, n, 0, "q", "hello world+more"), "%%20 is space, %%2B is '+'");
+	is_int(qp("q=hello%20world%2Bmore", &p, &n), 0,
+	       "percent escapes parse");
+	ok(n == 1 && HAS(p, n, 0, "q", "hello world+more"),
+	   "%%20 is space, %%2B is '+'");
 	is_int(qp("q=a+b+%2b", &p, &n), 0, "'+' parses");
-	ok(n == 1 && HAS(p, n, 0, "q", "a b +"), "'+' is a space; %%2b (lower) is '+'");
+	ok(n == 1 && HAS(p, n, 0, "q", "a b +"),
+	   "'+' is a space; %%2b (lower) is '+'");
 	is_int(qp("my+key%3D=v%26w", &p, &n), 0, "escaped '=' and '&'");
 	ok(n == 1 && HAS(p, n, 0, "my key=", "v&w"), "keys are decoded too");
 	is_int(qp("t=caf%C3%A9", &p, &n), 0, "UTF-8 escapes");
-	ok(n == 1 && HAS(p, n, 0, "t", "caf\xc3\xa9"), "%%C3%%A9 decodes to two bytes");
+	ok(n == 1 && HAS(p, n, 0, "t", "caf\xc3\xa9"),
+	   "%%C3%%A9 decodes to two bytes");
 
 	is_int(qp("a=", &p, &n), 0, "empty value");
 	ok(n == 1 && HAS(p, n, 0, "a", ""), "a= has an empty value");
 	is_int(qp("flag", &p, &n), 0, "key without '='");
-	ok(n == 1 && HAS(p, n, 0, "flag", ""), "key without '=' has an empty value");
+	ok(n == 1 && HAS(p, n, 0, "flag", ""),
+	   "key without '=' has an empty value");
 	is_int(qp("=v", &p, &n), 0, "empty key");
 	ok(n == 1 && HAS(p, n, 0, "", "v"), "=v has an empty key");
 	is_int(qp("a=b=c", &p, &n), 0, "second '=' in the value");
-	ok(n == 1 && HAS(p, n, 0, "a", "b=c"), "the value keeps the second '='");
+	ok(n == 1 && HAS(p, n, 0, "a", "b=c"),
+	   "the value keeps the second '='");
 	is_int(qp("&&", &p, &n), 0, "&& parses");
 	is_int(n, 0, "&&: no params");
 	is_int(qp("&a=1&&b=2&", &p, &n), 0, "empty parts skipped");
@@ -120,18 +128,22 @@ test_query(void)
 	is_int(qp("a=1&a=2", &p, &n), 0, "repeated key");
 	ok(n == 2 && HAS(p, n, 0, "a", "1") && HAS(p, n, 1, "a", "2"),
 	   "repeated keys kept in order");
-	is_int(http_query_parse(arena, "a=1&b=2", 3, &p, &n), 0, "len cuts the query");
+	is_int(http_query_parse(arena, "a=1&b=2", 3, &p, &n), 0,
+	       "len cuts the query");
 	ok(n == 1 && HAS(p, n, 0, "a", "1"), "only a=1 within len");
 
 	/* A value that does not decode is kept as NULL, so the caller can
 	 * name the parameter; a key that does not decode is dropped. */
 	{
-		static const char *const bad_values[] = {"a=%zz", "a=%4", "a=%",
-							 "a=%4g", "a=%g4", "a=%00"};
+		static const char *const bad_values[] = {
+			"a=%zz", "a=%4", "a=%", "a=%4g", "a=%g4", "a=%00"};
 
-		for (size_t i = 0; i < sizeof(bad_values) / sizeof(*bad_values); i++) {
-			is_int(qp(bad_values[i], &p, &n), 0, "%s parses", bad_values[i]);
-			ok(n == 1 && strcmp(p[0].key, "a") == 0 && p[0].value == NULL,
+		for (size_t i = 0; i < sizeof(bad_values) / sizeof(*bad_values);
+		     i++) {
+			is_int(qp(bad_values[i], &p, &n), 0, "%s parses",
+			       bad_values[i]);
+			ok(n == 1 && strcmp(p[0].key, "a") == 0 &&
+				   p[0].value == NULL,
 			   "%s: key a with a NULL value", bad_values[i]);
 		}
 	}
@@ -195,14 +207,16 @@ test_methods(void)
 	for (int m = 0; m < HTTP_METHOD_MAX; m++) {
 		is_str(http_method_name((enum http_method)m), names[m],
 		       "http_method_name(%d)", m);
-		is_int(http_method_from_name(names[m]), m, "http_method_from_name(%s)",
-		       names[m]);
+		is_int(http_method_from_name(names[m]), m,
+		       "http_method_from_name(%s)", names[m]);
 	}
-	is_int(http_method_from_name("get"), -1, "method names are case-sensitive");
+	is_int(http_method_from_name("get"), -1,
+	       "method names are case-sensitive");
 	is_int(http_method_from_name("TRACE"), -1, "TRACE unknown");
 	is_int(http_method_from_name(""), -1, "empty method unknown");
 	is_int(http_method_from_name("GETX"), -1, "GETX unknown");
-	is_str(http_method_name(HTTP_METHOD_MAX), "?", "out-of-range method name");
+	is_str(http_method_name(HTTP_METHOD_MAX), "?",
+	       "out-of-range method name");
 }
 
 static void
@@ -215,9 +229,11 @@ test_request(void)
 	r.arena = arena;
 	is_str(http_param(&r, "HTTP_ORIGIN"), NULL, "http_param without envp");
 	r.envp = env;
-	is_str(http_param(&r, "HTTP_ORIGIN"), "https://example.com", "http_param");
+	is_str(http_param(&r, "HTTP_ORIGIN"), "https://example.com",
+	       "http_param");
 	is_str(http_param(&r, "EMPTY"), "", "http_param of an empty value");
-	is_str(http_param(&r, "HTTP_ORIGI"), NULL, "http_param prefix is no match");
+	is_str(http_param(&r, "HTTP_ORIGI"), NULL,
+	       "http_param prefix is no match");
 	is_str(http_param(&r, "NONE"), NULL, "http_param of a missing name");
 
 	is_int(http_error(&r, 422, "VALIDATION_FAILED", "bad", "title"), 422,
@@ -226,12 +242,14 @@ test_request(void)
 		   strcmp(r.err_message, "bad") == 0 &&
 		   strcmp(r.err_field, "title") == 0,
 	   "http_error records code, message and field");
-	is_int(http_body(&r, 201, "{}", 2), 201, "http_body returns the status");
+	is_int(http_body(&r, 201, "{}", 2), 201,
+	       "http_body returns the status");
 	ok(r.body && r.body_len == 2, "http_body records the body");
 
 	for (int i = 0; i < HTTP_HEADERS_MAX + 3; i++)
 		http_header(&r, "X-A", "b");
-	is_int(r.nheaders, HTTP_HEADERS_MAX, "headers capped at HTTP_HEADERS_MAX");
+	is_int(r.nheaders, HTTP_HEADERS_MAX,
+	       "headers capped at HTTP_HEADERS_MAX");
 
 	memset(&r, 0, sizeof(r));
 	is_int(http_from_errno(&r, -EAGAIN), 503, "-EAGAIN is 503");
@@ -242,7 +260,8 @@ test_request(void)
 
 	/* JSON body validation helpers. */
 	{
-		static const char *const allowed[] = {"title", "completed", NULL};
+		static const char *const allowed[] = {"title", "completed",
+						      NULL};
 		struct json_object *o = NULL, *v;
 		const char *s = NULL;
 		size_t sl = 0;
@@ -250,20 +269,25 @@ test_request(void)
 		memset(&r, 0, sizeof(r));
 		r.arena = arena;
 		json_parse(S("{\"title\":\"x\",\"completed\":true}"), 32, &o);
-		is_int(http_json_known(&r, o, allowed), 0, "known keys accepted");
+		is_int(http_json_known(&r, o, allowed), 0,
+		       "known keys accepted");
 		json_object_put(o);
 		json_parse(S("{\"title\":\"x\",\"bogus\":1}"), 32, &o);
-		is_int(http_json_known(&r, o, allowed), 422, "unknown key is 422");
+		is_int(http_json_known(&r, o, allowed), 422,
+		       "unknown key is 422");
 		is_str(r.err_field, "bogus", "unknown key named in field");
 		json_object_put(o);
 
-		json_parse(S("{\"a\":\"caf\\u00e9\",\"b\":1,\"c\":\"x\\u0000y\"}"), 32, &o);
+		json_parse(
+			S("{\"a\":\"caf\\u00e9\",\"b\":1,\"c\":\"x\\u0000y\"}"),
+			32, &o);
 		json_object_object_get_ex(o, "a", &v);
 		ok(http_json_string(&r, v, "a", &s, &sl) == 0 && sl == 5 &&
 			   strcmp(s, "caf\xc3\xa9") == 0,
 		   "http_json_string accepts UTF-8");
 		json_object_object_get_ex(o, "b", &v);
-		is_int(http_json_string(&r, v, "b", &s, &sl), 422, "a number is not a string");
+		is_int(http_json_string(&r, v, "b", &s, &sl), 422,
+		       "a number is not a string");
 		is_str(r.err_field, "b", "the field is named");
 		json_object_object_get_ex(o, "c", &v);
 		is_int(http_json_string(&r, v, "c", &s, &sl), 422,
@@ -281,11 +305,12 @@ test_read_json(void)
 	struct json_object *o = NULL;
 	char *env_none[] = {NULL};
 	char *env_text[] = {"CONTENT_TYPE=text/plain", NULL};
-	char *env_big[] = {"CONTENT_TYPE=application/json", "CONTENT_LENGTH=65537",
-			   NULL};
-	char *env_badlen[] = {"CONTENT_TYPE=application/json", "CONTENT_LENGTH=12x",
-			      NULL};
-	char *env_ok[] = {"CONTENT_TYPE=application/json", "CONTENT_LENGTH=2", NULL};
+	char *env_big[] = {"CONTENT_TYPE=application/json",
+			   "CONTENT_LENGTH=65537", NULL};
+	char *env_badlen[] = {"CONTENT_TYPE=application/json",
+			      "CONTENT_LENGTH=12x", NULL};
+	char *env_ok[] = {"CONTENT_TYPE=application/json", "CONTENT_LENGTH=2",
+			  NULL};
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.body_limit = 65536;
@@ -299,7 +324,8 @@ test_read_json(void)
 	r.envp = env_text;
 	is_int(http_read_json(&r, &o), 415, "text/plain is 415");
 	r.envp = env_big;
-	is_int(http_read_json(&r, &o), 413, "Content-Length over the limit is 413");
+	is_int(http_read_json(&r, &o), 413,
+	       "Content-Length over the limit is 413");
 	is_str(r.err_code, "BODY_TOO_LARGE", "413 code");
 	r.envp = env_badlen;
 	is_int(http_read_json(&r, &o), 400, "bad Content-Length is 400");

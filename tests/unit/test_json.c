@@ -44,7 +44,8 @@ static int
 deep(int n, const char *open, const char *leaf, const char *close, int depth)
 {
 	char buf[2048];
-	size_t len = 0, ol = strlen(open), ll = strlen(leaf), cl = strlen(close);
+	size_t len = 0, ol = strlen(open), ll = strlen(leaf),
+	       cl = strlen(close);
 
 	if ((size_t)n * (ol + cl) + ll > sizeof(buf))
 		return -1;
@@ -61,11 +62,14 @@ static void
 test_parse_valid(void)
 {
 	struct json_object *o = NULL, *v;
-	const char *doc = "{\"title\":\"Buy milk\",\"done\":false,\"n\":42,"
-			  "\"tags\":[\"a\",\"b\"],\"x\":null,\"u\":\"\\u00e9\\n\"}";
+	const char *doc =
+		"{\"title\":\"Buy milk\",\"done\":false,\"n\":42,"
+		"\"tags\":[\"a\",\"b\"],\"x\":null,\"u\":\"\\u00e9\\n\"}";
 
-	is_int(json_parse(doc, strlen(doc), JSON_MAX_DEPTH, &o), 0, "parse an object");
-	ok(o && json_object_is_type(o, json_type_object), "result is an object");
+	is_int(json_parse(doc, strlen(doc), JSON_MAX_DEPTH, &o), 0,
+	       "parse an object");
+	ok(o && json_object_is_type(o, json_type_object),
+	   "result is an object");
 	ok(o && json_object_object_get_ex(o, "title", &v) &&
 		   strcmp(json_object_get_string(v), "Buy milk") == 0,
 	   "string member");
@@ -73,7 +77,8 @@ test_parse_valid(void)
 		   json_object_is_type(v, json_type_boolean) &&
 		   !json_object_get_boolean(v),
 	   "boolean member");
-	ok(o && json_object_object_get_ex(o, "n", &v) && json_object_get_int64(v) == 42,
+	ok(o && json_object_object_get_ex(o, "n", &v) &&
+		   json_object_get_int64(v) == 42,
 	   "integer member");
 	ok(o && json_object_object_get_ex(o, "tags", &v) &&
 		   json_object_array_length(v) == 2,
@@ -84,7 +89,8 @@ test_parse_valid(void)
 	json_object_put(o);
 
 	o = NULL;
-	is_int(json_parse(S("[1, 2, 3]"), JSON_MAX_DEPTH, &o), 0, "parse an array");
+	is_int(json_parse(S("[1, 2, 3]"), JSON_MAX_DEPTH, &o), 0,
+	       "parse an array");
 	ok(o && json_object_is_type(o, json_type_array) &&
 		   json_object_array_length(o) == 3,
 	   "array of three");
@@ -99,7 +105,8 @@ test_parse_valid(void)
 	is_int(parses(S("\"x\""), 32), 1, "a bare string");
 	is_int(parses(S("true"), 32), 1, "true");
 	is_int(parses(S("{\"a\":null}"), 32), 1, "null member");
-	is_int(parses(S("{\"a\":\"\\u0000\"}"), 32), 1, "escaped NUL in a string");
+	is_int(parses(S("{\"a\":\"\\u0000\"}"), 32), 1,
+	       "escaped NUL in a string");
 	ok(parses(S("null"), 32) == 1, "top-level null is a JSON value");
 }
 
@@ -109,7 +116,8 @@ test_parse_invalid(void)
 	struct json_object *sentinel = json_object_new_int(7), *o = sentinel;
 	char big[64];
 
-	is_int(json_parse(S("{} x"), 32, &o), -EINVAL, "trailing garbage `{} x`");
+	is_int(json_parse(S("{} x"), 32, &o), -EINVAL,
+	       "trailing garbage `{} x`");
 	ok(o == sentinel, "*ret untouched on failure");
 	json_object_put(sentinel);
 	is_int(parses(S("{}x"), 32), 0, "trailing garbage `{}x`");
@@ -118,7 +126,8 @@ test_parse_invalid(void)
 	is_int(parses(S("1 2"), 32), 0, "two numbers");
 	is_int(parses(S("123abc"), 32), 0, "number then letters");
 	is_int(parses("{}\0", 3, 32), 0, "NUL after the value");
-	is_int(parses("{\"a\":1}\0{", 9, 32), 0, "NUL then more after the value");
+	is_int(parses("{\"a\":1}\0{", 9, 32), 0,
+	       "NUL then more after the value");
 	is_int(parses(S("{\"a\":"), 32), 0, "truncated `{\"a\":`");
 	is_int(parses(S("{\"a\":1"), 32), 0, "truncated `{\"a\":1`");
 	is_int(parses(S("{\"a\""), 32), 0, "truncated `{\"a\"`");
@@ -152,9 +161,11 @@ test_parse_invalid(void)
 	ok(parses(S("{\"a\":Infinity}"), 32) == 0, "Infinity rejected");
 	ok(parses(S("[-Infinity]"), 32) == 0, "-Infinity rejected");
 	ok(parses(S("[1.]"), 32) == 0, "`1.` rejected");
-	ok(parses(S("{\"a\":\"x\ty\"}"), 32) == 0, "raw TAB inside a string rejected");
+	ok(parses(S("{\"a\":\"x\ty\"}"), 32) == 0,
+	   "raw TAB inside a string rejected");
 	ok(parses(S("{'a':1}"), 32) == 0, "single-quoted key rejected");
-	ok(parses(S("[\"\x01\"]"), 32) == 0, "raw U+0001 inside a string rejected");
+	ok(parses(S("[\"\x01\"]"), 32) == 0,
+	   "raw U+0001 inside a string rejected");
 }
 
 static void
@@ -164,8 +175,7 @@ test_depth(void)
 	       "32 nested arrays accepted with max_depth 32");
 	is_int(deep(33, "[", "", "]", 32), 0,
 	       "33 nested arrays rejected with max_depth 32");
-	is_int(deep(100, "[", "", "]", 32), 0,
-	       "100 nested arrays rejected");
+	is_int(deep(100, "[", "", "]", 32), 0, "100 nested arrays rejected");
 	is_int(deep(31, "{\"a\":", "{}", "}", 32), 1,
 	       "32 nested objects accepted");
 	is_int(deep(32, "{\"a\":", "{}", "}", 32), 0,
@@ -176,8 +186,10 @@ test_depth(void)
 	       "33 nested arrays around a number rejected");
 	is_int(deep(33, "{\"a\":", "1", "}", 32), 0,
 	       "33 nested objects around a number rejected");
-	ok(deep(32, "[", "1", "]", 32) == 1, "32 nested arrays around a number accepted with max_depth 32");
-	ok(deep(32, "{\"a\":", "1", "}", 32) == 1, "32 nested objects around a number accepted with max_depth 32");
+	ok(deep(32, "[", "1", "]", 32) == 1,
+	   "32 nested arrays around a number accepted with max_depth 32");
+	ok(deep(32, "{\"a\":", "1", "}", 32) == 1,
+	   "32 nested objects around a number accepted with max_depth 32");
 	is_int(parses(S("[[]]"), 2), 1, "depth 2 at max_depth 2");
 	is_int(parses(S("[[[]]]"), 2), 0, "depth 3 over max_depth 2");
 	is_int(parses(S("[]"), 1), 1, "depth 1 at max_depth 1");
@@ -191,7 +203,8 @@ test_depth(void)
 		for (int i = 0; i < 5000; i++)
 			k += (size_t)sprintf(wide + k, "%s[[1]]", i ? "," : "");
 		wide[k++] = ']';
-		is_int(parses(wide, k, 32), 1, "5000 shallow siblings accepted");
+		is_int(parses(wide, k, 32), 1,
+		       "5000 shallow siblings accepted");
 		free(wide);
 	}
 }
@@ -238,7 +251,8 @@ test_writer_escape(void)
 
 	jb_init(&b, a, 16);
 	jb_cstr(&b, "caf\xc3\xa9 \xf0\x9f\x98\x80 </script>");
-	is_str(jb_finish(&b, NULL), "\"caf\xc3\xa9 \xf0\x9f\x98\x80 </script>\"",
+	is_str(jb_finish(&b, NULL),
+	       "\"caf\xc3\xa9 \xf0\x9f\x98\x80 </script>\"",
 	       "UTF-8 passes through unchanged");
 
 	jb_init(&b, a, 16);
@@ -311,7 +325,8 @@ test_writer_sep(void)
 	jb_init(&b, a, 0);
 	jb_sep(&b);
 	jb_int(&b, 1);
-	is_str(jb_finish(&b, NULL), "1", "jb_sep on an empty buffer writes nothing");
+	is_str(jb_finish(&b, NULL), "1",
+	       "jb_sep on an empty buffer writes nothing");
 
 	jb_init(&b, a, 0);
 	jb_lit(&b, "[");
@@ -370,12 +385,14 @@ test_writer_grow(void)
 	is_int(o ? (long long)json_object_array_length(o) : -1, 20000,
 	       "large output: 20000 elements");
 	for (int i = 0; o && i < 20000; i += 997) {
-		struct json_object *e = json_object_array_get_idx(o, (size_t)i), *v;
+		struct json_object *e = json_object_array_get_idx(o, (size_t)i),
+				   *v;
 
 		if (!json_object_object_get_ex(e, "id", &v) ||
 		    json_object_get_int(v) != i ||
 		    !json_object_object_get_ex(e, "t", &v) ||
-		    strcmp(json_object_get_string(v), "quote\" slash\\ nl\n") != 0)
+		    strcmp(json_object_get_string(v), "quote\" slash\\ nl\n") !=
+			    0)
 			bad++;
 	}
 	is_int(bad, 0, "large output: elements survive growth intact");

@@ -268,15 +268,13 @@ test_times(void)
 	       -EINVAL, "null exp is rejected");
 	is_int(verify(forge(HDR, "{\"sub\":\"42\",\"exp\":true}", md, CUR)),
 	       -EINVAL, "boolean exp is rejected");
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld.5}", NOW + 60), md,
-		       CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld.5}", NOW + 60),
+			    md, CUR)),
 	       -EINVAL, "fractional exp is rejected");
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld.0}", NOW + 60), md,
-		       CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld.0}", NOW + 60),
+			    md, CUR)),
 	       0, "integral float exp is accepted");
 	is_int(verify(forge(HDR, "{\"sub\":\"42\",\"exp\":1e300}", md, CUR)),
 	       -EINVAL, "exp beyond 63 bits is rejected");
@@ -285,27 +283,24 @@ test_times(void)
 		       payload("{\"sub\":\"42\",\"exp\":%lld}", NOW - SKEW - 1),
 		       md, CUR)),
 	       -EINVAL, "exp past by more than the skew is rejected");
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld}", NOW - SKEW), md,
-		       CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld}", NOW - SKEW),
+			    md, CUR)),
 	       0, "exp past by exactly the skew is accepted");
 	is_int(verify(forge(HDR,
 			    payload("{\"sub\":\"42\",\"exp\":%lld}", NOW - 5),
 			    md, CUR)),
 	       0, "exp just past, within the skew, is accepted");
 
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld,\"nbf\":%lld}",
-			       NOW + 600, NOW + SKEW + 1),
-		       md, CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld,\"nbf\":%lld}",
+				    NOW + 600, NOW + SKEW + 1),
+			    md, CUR)),
 	       -EINVAL, "nbf in the future beyond the skew is rejected");
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld,\"nbf\":%lld}",
-			       NOW + 600, NOW + SKEW),
-		       md, CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld,\"nbf\":%lld}",
+				    NOW + 600, NOW + SKEW),
+			    md, CUR)),
 	       0, "nbf within the skew is accepted");
 	is_int(verify(forge(HDR,
 			    payload("{\"sub\":\"42\",\"exp\":%lld,"
@@ -314,17 +309,15 @@ test_times(void)
 			    md, CUR)),
 	       -EINVAL, "string nbf is rejected");
 
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld,\"iat\":%lld}",
-			       NOW + 600, NOW + SKEW + 1),
-		       md, CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld,\"iat\":%lld}",
+				    NOW + 600, NOW + SKEW + 1),
+			    md, CUR)),
 	       -EINVAL, "iat in the future beyond the skew is rejected");
-	is_int(verify(forge(
-		       HDR,
-		       payload("{\"sub\":\"42\",\"exp\":%lld,\"iat\":%lld}",
-			       NOW + 600, NOW + SKEW),
-		       md, CUR)),
+	is_int(verify(forge(HDR,
+			    payload("{\"sub\":\"42\",\"exp\":%lld,\"iat\":%lld}",
+				    NOW + 600, NOW + SKEW),
+			    md, CUR)),
 	       0, "iat within the skew is accepted");
 	is_int(verify(forge(HDR,
 			    payload("{\"sub\":\"42\",\"exp\":%lld,"

@@ -11,21 +11,21 @@
 /* From Node 20: scrypt(pw.normalize('NFKC'), salthex, 64,
  * {N: 16384, r: 16, p: 1, maxmem: 64 * 1024 * 1024}). */
 #define ASCII_PW "correct horse battery staple"
-#define ASCII_HASH                                                             \
-	"5f0c2a9e7d41b3863e1af47c20d95b6e:"                                    \
-	"eae035aa21e16886873ff66adf031aa10554f9796b19dd77a77c309542ca515c"     \
+#define ASCII_HASH                                                         \
+	"5f0c2a9e7d41b3863e1af47c20d95b6e:"                                \
+	"eae035aa21e16886873ff66adf031aa10554f9796b19dd77a77c309542ca515c" \
 	"f5a24c4f3e9031826f1b79a5152ec98346a10068d5b5d03bcff347e93a63c699"
 /* U+FB01 LATIN SMALL LIGATURE FI, "anc", U+00E9, " ", fullwidth "Pass". */
-#define UNI_PW                                                                 \
-	"\xef\xac\x81"                                                         \
-	"anc\xc3\xa9 "                                                         \
+#define UNI_PW         \
+	"\xef\xac\x81" \
+	"anc\xc3\xa9 " \
 	"\xef\xbc\xb0\xef\xbd\x81\xef\xbd\x93\xef\xbd\x93"
 #define UNI_NFKC "fianc\xc3\xa9 Pass"
 /* The same with e + U+0301 COMBINING ACUTE ACCENT. */
 #define UNI_NFD "fiance\xcc\x81 Pass"
-#define UNI_HASH                                                               \
-	"a3d81f60c4e29b7513fe06ad8c2b4971:"                                    \
-	"fa7e2ba4e358498913a714f97c947248238b49f1a44f2caa2a3bfac6103f0d1b"     \
+#define UNI_HASH                                                           \
+	"a3d81f60c4e29b7513fe06ad8c2b4971:"                                \
+	"fa7e2ba4e358498913a714f97c947248238b49f1a44f2caa2a3bfac6103f0d1b" \
 	"a779f6fab91cf12b6a0f5469f9f9081523e7a2c20b8876daeff42aaecb110602"
 
 static int verify(const char *pw, const char *stored);
@@ -188,7 +188,8 @@ test_concurrency(void)
 	       "a caller beyond the running and waiting bound gets -EBUSY");
 	pthread_join(t[0], NULL);
 	is_int(rc[0], 0, "the hash that held the slot completes");
-	is_int(verify(ASCII_PW, ASCII_HASH), 0, "the slot is free again afterwards");
+	is_int(verify(ASCII_PW, ASCII_HASH), 0,
+	       "the slot is free again afterwards");
 	is_int(password_init(2, 8), 0, "password_init(2, 8)");
 }
 

@@ -94,11 +94,13 @@ match(const struct route *t, size_t n, enum http_method m, const char *path)
 	memset(params, 0, sizeof(params));
 	memset(param_len, 0, sizeof(param_len));
 	allowed = 0xdeadu;
-	return router_match(t, n, m, path, strlen(path), params, param_len, &allowed);
+	return router_match(t, n, m, path, strlen(path), params, param_len,
+			    &allowed);
 }
 
-#define PARAM_IS(i, s)                                                          \
-	(params[i] && param_len[i] == strlen(s) && memcmp(params[i], s, strlen(s)) == 0)
+#define PARAM_IS(i, s)                             \
+	(params[i] && param_len[i] == strlen(s) && \
+	 memcmp(params[i], s, strlen(s)) == 0)
 
 static void
 test_match(void)
@@ -115,7 +117,8 @@ test_match(void)
 	ok(rt && rt->handler == h_get, "GET /api/todos/17 -> get");
 	ok(PARAM_IS(0, "17"), "param is \"17\"");
 	rt = match(table, NTABLE, HTTP_PUT, "/api/todos/17");
-	ok(rt && rt->handler == h_put && PARAM_IS(0, "17"), "PUT /api/todos/17");
+	ok(rt && rt->handler == h_put && PARAM_IS(0, "17"),
+	   "PUT /api/todos/17");
 	rt = match(table, NTABLE, HTTP_PATCH, "/api/todos/9223372036854775807");
 	ok(rt && rt->handler == h_patch && PARAM_IS(0, "9223372036854775807"),
 	   "PATCH with a long id");
@@ -132,20 +135,23 @@ test_match(void)
 	   "param points into the path");
 
 	rt = match(table, NTABLE, HTTP_GET, "/api/lists/a1/items/b22");
-	ok(rt && rt->handler == h_sub && PARAM_IS(0, "a1") && PARAM_IS(1, "b22"),
+	ok(rt && rt->handler == h_sub && PARAM_IS(0, "a1") &&
+		   PARAM_IS(1, "b22"),
 	   "two params in order");
 
 	/* HEAD matches GET routes. */
 	rt = match(table, NTABLE, HTTP_HEAD, "/api/todos");
 	ok(rt && rt->handler == h_list, "HEAD /api/todos -> list");
 	rt = match(table, NTABLE, HTTP_HEAD, "/api/todos/5");
-	ok(rt && rt->handler == h_get && PARAM_IS(0, "5"), "HEAD /api/todos/5 -> get");
+	ok(rt && rt->handler == h_get && PARAM_IS(0, "5"),
+	   "HEAD /api/todos/5 -> get");
 
 	/* The path length bounds the match. */
 	path = "/api/todos/42";
 	rt = router_match(table, NTABLE, HTTP_GET, path, 10, params, param_len,
 			  &allowed);
-	ok(rt && rt->handler == h_list, "len 10 of /api/todos/42 is /api/todos");
+	ok(rt && rt->handler == h_list,
+	   "len 10 of /api/todos/42 is /api/todos");
 }
 
 static void
@@ -175,11 +181,12 @@ test_404_405(void)
 	rt = match(table, NTABLE, HTTP_POST, "/api/todos/3");
 	ok(rt == NULL, "POST /api/todos/3: no route");
 	is_int(allowed,
-	       BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_PUT) | BIT(HTTP_PATCH) |
-		       BIT(HTTP_DELETE),
+	       BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_PUT) |
+		       BIT(HTTP_PATCH) | BIT(HTTP_DELETE),
 	       "POST /api/todos/3: 405 allowing GET, HEAD, PUT, PATCH, DELETE");
 	rt = match(table, NTABLE, HTTP_OPTIONS, "/api/todos");
-	ok(rt == NULL && allowed == (BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_POST)),
+	ok(rt == NULL &&
+		   allowed == (BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_POST)),
 	   "OPTIONS /api/todos: 405");
 	rt = match(table, NTABLE, HTTP_POST, "/api/lists/x/items/y");
 	ok(rt == NULL && allowed == (BIT(HTTP_GET) | BIT(HTTP_HEAD)),
@@ -221,7 +228,8 @@ test_edges(void)
 		rt = match(many, 2, HTTP_GET, "/1/2/3/4/5");
 		ok(rt == NULL && allowed == 0, "five params do not match");
 		rt = match(many, 2, HTTP_GET, "/1/2/3/4");
-		ok(rt && rt->handler == h_get && PARAM_IS(0, "1") && PARAM_IS(3, "4"),
+		ok(rt && rt->handler == h_get && PARAM_IS(0, "1") &&
+			   PARAM_IS(3, "4"),
 		   "four params match");
 	}
 	/* The first matching route wins. */
@@ -241,13 +249,14 @@ test_allow(void)
 	char buf[128];
 	char tiny[8];
 
-	router_allow_header(BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_POST), buf,
-			    sizeof(buf));
+	router_allow_header(BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_POST),
+			    buf, sizeof(buf));
 	is_str(buf, "GET, HEAD, POST", "Allow: GET, HEAD, POST");
 	router_allow_header(BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_PUT) |
 				    BIT(HTTP_PATCH) | BIT(HTTP_DELETE),
 			    buf, sizeof(buf));
-	is_str(buf, "GET, HEAD, PUT, PATCH, DELETE", "Allow for /api/todos/:id");
+	is_str(buf, "GET, HEAD, PUT, PATCH, DELETE",
+	       "Allow for /api/todos/:id");
 	router_allow_header(BIT(HTTP_POST), buf, sizeof(buf));
 	is_str(buf, "POST", "Allow: POST");
 	router_allow_header(BIT(HTTP_DELETE) | BIT(HTTP_GET), buf, sizeof(buf));
@@ -255,13 +264,15 @@ test_allow(void)
 	router_allow_header(0, buf, sizeof(buf));
 	is_str(buf, "", "no methods: empty");
 	router_allow_header((1u << HTTP_METHOD_MAX) - 1, buf, sizeof(buf));
-	is_str(buf, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS", "all methods");
+	is_str(buf, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+	       "all methods");
 
 	/* A small buffer truncates at a method boundary, NUL-terminated. */
 	memset(tiny, 'X', sizeof(tiny));
-	router_allow_header(BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_POST), tiny,
-			    sizeof(tiny));
-	ok(memchr(tiny, '\0', sizeof(tiny)) != NULL, "small buffer NUL-terminated");
+	router_allow_header(BIT(HTTP_GET) | BIT(HTTP_HEAD) | BIT(HTTP_POST),
+			    tiny, sizeof(tiny));
+	ok(memchr(tiny, '\0', sizeof(tiny)) != NULL,
+	   "small buffer NUL-terminated");
 	is_str(tiny, "GET", "small buffer holds whole names only");
 
 	/* The allowed mask from a 405 renders directly. */
@@ -279,17 +290,20 @@ test_real_table(void)
 		unsigned flags;
 	} cases[] = {
 		{HTTP_GET, "/api/health", "/api/health", NULL, ROUTE_NOSTORE},
-		{HTTP_POST, "/api/auth/sign-up/email", "/api/auth/sign-up/email", NULL,
-		 ROUTE_NOSTORE},
-		{HTTP_POST, "/api/auth/sign-in/email", "/api/auth/sign-in/email", NULL,
-		 ROUTE_NOSTORE},
+		{HTTP_POST, "/api/auth/sign-up/email",
+		 "/api/auth/sign-up/email", NULL, ROUTE_NOSTORE},
+		{HTTP_POST, "/api/auth/sign-in/email",
+		 "/api/auth/sign-in/email", NULL, ROUTE_NOSTORE},
 		{HTTP_POST, "/api/auth/sign-out", "/api/auth/sign-out", NULL,
 		 ROUTE_NOSTORE},
-		{HTTP_GET, "/api/auth/get-session", "/api/auth/get-session", NULL,
+		{HTTP_GET, "/api/auth/get-session", "/api/auth/get-session",
+		 NULL, ROUTE_NOSTORE},
+		{HTTP_GET, "/api/auth/token", "/api/auth/token", NULL,
 		 ROUTE_NOSTORE},
-		{HTTP_GET, "/api/auth/token", "/api/auth/token", NULL, ROUTE_NOSTORE},
-		{HTTP_GET, "/api/todos", "/api/todos", NULL, ROUTE_AUTH | ROUTE_PRIVATE},
-		{HTTP_POST, "/api/todos", "/api/todos", NULL, ROUTE_AUTH | ROUTE_PRIVATE},
+		{HTTP_GET, "/api/todos", "/api/todos", NULL,
+		 ROUTE_AUTH | ROUTE_PRIVATE},
+		{HTTP_POST, "/api/todos", "/api/todos", NULL,
+		 ROUTE_AUTH | ROUTE_PRIVATE},
 		{HTTP_GET, "/api/todos/17", "/api/todos/:id", "17",
 		 ROUTE_AUTH | ROUTE_PRIVATE},
 		{HTTP_PUT, "/api/todos/17", "/api/todos/:id", "17",
@@ -325,9 +339,11 @@ test_real_table(void)
 	/* Todo routes need authentication; auth routes are no-store. */
 	for (size_t i = 0; i < n; i++) {
 		if (strncmp(t[i].pattern, "/api/todos", 10) == 0)
-			ok(t[i].flags & ROUTE_AUTH, "%s needs auth", t[i].pattern);
+			ok(t[i].flags & ROUTE_AUTH, "%s needs auth",
+			   t[i].pattern);
 		else
-			ok(!(t[i].flags & ROUTE_AUTH) && (t[i].flags & ROUTE_NOSTORE),
+			ok(!(t[i].flags & ROUTE_AUTH) &&
+				   (t[i].flags & ROUTE_NOSTORE),
 			   "%s is public and no-store", t[i].pattern);
 	}
 
@@ -343,7 +359,8 @@ test_real_table(void)
 	rt = match(t, n, HTTP_POST, "/api/todos/1");
 	router_allow_header(allowed, buf, sizeof(buf));
 	ok(rt == NULL, "POST /api/todos/1: 405");
-	is_str(buf, "GET, HEAD, PUT, PATCH, DELETE", "POST /api/todos/1: Allow");
+	is_str(buf, "GET, HEAD, PUT, PATCH, DELETE",
+	       "POST /api/todos/1: Allow");
 	rt = match(t, n, HTTP_GET, "/api/auth/sign-in/email");
 	router_allow_header(allowed, buf, sizeof(buf));
 	ok(rt == NULL, "GET /api/auth/sign-in/email: 405");
