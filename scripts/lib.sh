@@ -159,7 +159,7 @@ mariadb_init() {
 	[ -d "$datadir/mysql" ] && return 0
 	mkdir -p "$datadir"
 	mariadb-install-db --no-defaults --datadir="$datadir" "${MARIADB_ROOT_OPT[@]}" \
-		--auth-root-authentication-method=socket --skip-test-db \
+		--auth-root-authentication-method=socket --skip-test-db --skip-name-resolve \
 		</dev/null >>"$logfile" 2>&1 ||
 		{ tail -n 30 "$logfile" >&2; die "mariadb-install-db failed; see $logfile"; }
 }
@@ -174,7 +174,7 @@ mariadb_start() {
 		nohup mariadbd --no-defaults --datadir="$datadir" --socket="$socket" \
 			--pid-file="$pidfile" --log-error="$logfile" --skip-networking \
 			"${MARIADB_ROOT_OPT[@]}" --innodb-buffer-pool-size=128M \
-			--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+			--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci --skip-name-resolve \
 			</dev/null >>"$logfile" 2>&1 &
 		# mariadbd writes its pid file itself; until then remember ours.
 		echo $! >"$pidfile.starting"

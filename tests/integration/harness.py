@@ -133,7 +133,8 @@ def datadir_template():
             parent = tempfile.mkdtemp(prefix="mysql-template-", dir=base_dir())
             datadir = os.path.join(parent, "data")
             cmd = [find_program("mariadb-install-db"), "--no-defaults", "--datadir=" + datadir,
-                   "--auth-root-authentication-method=socket", "--skip-test-db"]
+                   "--auth-root-authentication-method=socket", "--skip-test-db",
+                   "--skip-name-resolve"]
             if IS_ROOT:
                 cmd.append("--user=root")
             r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -271,7 +272,7 @@ class Stack:
                "--socket=" + self.db_socket, "--pid-file=" + self.path("run", "mariadb.pid"),
                "--log-error=" + self.path("log", "mariadb.log"), "--skip-networking",
                "--innodb-buffer-pool-size=128M", "--character-set-server=utf8mb4",
-               "--collation-server=utf8mb4_unicode_ci"]
+               "--collation-server=utf8mb4_unicode_ci", "--skip-name-resolve"]
         if IS_ROOT:
             cmd.append("--user=root")
         log = open(self.path("log", "mariadb.out"), "ab")
