@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json.h>
@@ -13,6 +14,8 @@ struct scan {
 	const char *s;
 	size_t len, i;
 	int depth, max_depth;
+	bool bad_surrogate; /* a \uD800-\uDFFF escape that is not a pair */
+	char *fix; /* when set: a copy of s to mark them in */
 };
 
 static void jb_grow(struct jbuf *b, size_t need);
@@ -21,6 +24,9 @@ static int scan_value(struct scan *sc);
 static int scan_string(struct scan *sc, bool key);
 static int scan_number(struct scan *sc);
 static int scan_literal(struct scan *sc, const char *lit);
+static int scan_hex4(struct scan *sc, unsigned *ret);
+static int scan_all(struct scan *sc);
+static int scan_escape_u(struct scan *sc, bool key);
 
 /* A strict RFC 8259 syntax check ahead of json-c, which lets NaN,
  * Infinity, "1.", single quotes and raw control characters through. Raw
@@ -45,6 +51,66 @@ scan_literal(struct scan *sc, const char *lit)
 	return 0;
 }
 
+/* Four hex digits at sc->i; advances past them. */
+static int
+scan_hex4(struct scan *sc, unsigned *ret)
+{
+	unsigned v = 0;
+
+	if (sc->len - sc->i < 4)
+		return -EINVAL;
+	for (int k = 0; k < 4; k++) {
+		char h = sc->s[sc->i++];
+
+		v <<= 4;
+		if (h >= '0' && h <= '9')
+			v |= (unsigned)(h - '0');
+		else if (h >= 'a' && h <= 'f')
+			v |= (unsigned)(h - 'a' + 10);
+		else if (h >= 'A' && h <= 'F')
+			v |= (unsigned)(h - 'A' + 10);
+		else
+			return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+/* After "\u": a high surrogate must be followed at once by a low one.
+ * json-c would turn a lone or reversed half into U+FFFD, and the stored
+ * text would differ from what the client sent; instead the half is
+ * marked (in sc->fix) as six 0xFF bytes, which are not UTF-8, so the
+ * field that holds it is refused by its UTF-8 check and named in a 422. */
+static int
+scan_escape_u(struct scan *sc, bool key)
+{
+	size_t start = sc->i - 2; /* the backslash */
+	unsigned cp, lo;
+
+	if (key && sc->len - sc->i >= 4 &&
+	    memcmp(sc->s + sc->i, "0000", 4) == 0)
+		return -EINVAL;
+	if (scan_hex4(sc, &cp) < 0)
+		return -EINVAL;
+	if (cp < 0xd800 || cp > 0xdfff)
+		return 0;
+	if (cp <= 0xdbff && sc->len - sc->i >= 6 && sc->s[sc->i] == '\\' &&
+	    sc->s[sc->i + 1] == 'u') {
+		size_t save = sc->i;
+
+		sc->i += 2;
+		if (scan_hex4(sc, &lo) < 0)
+			return -EINVAL;
+		if (lo >= 0xdc00 && lo <= 0xdfff)
+			return 0; /* a pair: json-c decodes it */
+		sc->i = save; /* the next escape stands on its own */
+	}
+	sc->bad_surrogate = true;
+	if (sc->fix)
+		memset(sc->fix + start, 0xff, 6);
+	return 0;
+}
+
 /* A key may not contain \u0000: json-c would cut it there, and
  * {"title\u0000x": ...} must not pass for "title". */
 static int
@@ -64,18 +130,8 @@ scan_string(struct scan *sc, bool key)
 			return -EINVAL;
 		c = (unsigned char)sc->s[sc->i++];
 		if (c == 'u') {
-			if (key && sc->len - sc->i >= 4 &&
-			    memcmp(sc->s + sc->i, "0000", 4) == 0)
+			if (scan_escape_u(sc, key) < 0)
 				return -EINVAL;
-			for (int k = 0; k < 4; k++, sc->i++)
-				if (sc->i >= sc->len ||
-				    !((sc->s[sc->i] >= '0' &&
-				       sc->s[sc->i] <= '9') ||
-				      (sc->s[sc->i] >= 'a' &&
-				       sc->s[sc->i] <= 'f') ||
-				      (sc->s[sc->i] >= 'A' &&
-				       sc->s[sc->i] <= 'F')))
-					return -EINVAL;
 		} else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
 			return -EINVAL;
 		}
@@ -180,15 +236,21 @@ scan_value(struct scan *sc)
 	}
 }
 
+static int
+scan_all(struct scan *sc)
+{
+	if (scan_value(sc) < 0)
+		return -EINVAL;
+	scan_ws(sc);
+	return sc->i == sc->len ? 0 : -EINVAL;
+}
+
 int
 json_check(const char *buf, size_t len, int max_depth)
 {
 	struct scan sc = {.s = buf, .len = len, .max_depth = max_depth};
 
-	if (scan_value(&sc) < 0)
-		return -EINVAL;
-	scan_ws(&sc);
-	return sc.i == len ? 0 : -EINVAL;
+	return scan_all(&sc);
 }
 
 int
@@ -196,14 +258,31 @@ json_parse(const char *buf, size_t len, int max_depth, struct json_object **ret)
 {
 	struct json_tokener *tok = NULL;
 	struct json_object *obj = NULL;
+	struct scan sc = {.s = buf, .len = len, .max_depth = max_depth};
+	char *copy = NULL;
 	int r = -EINVAL;
 
-	if (len > (size_t)1 << 30 || json_check(buf, len, max_depth) < 0)
+	if (len > (size_t)1 << 30 || scan_all(&sc) < 0)
 		return -EINVAL;
+	if (sc.bad_surrogate) {
+		/* Rare: parse a copy with the unpaired halves marked. */
+		copy = malloc(len);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, buf, len);
+		sc = (struct scan){.s = buf,
+				   .len = len,
+				   .max_depth = max_depth,
+				   .fix = copy};
+		scan_all(&sc);
+		buf = copy;
+	}
 	/* json-c counts a scalar inside the innermost container as a level. */
 	tok = json_tokener_new_ex(max_depth + 1);
-	if (!tok)
-		return -ENOMEM;
+	if (!tok) {
+		r = -ENOMEM;
+		goto out;
+	}
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	if (json_tokener_get_error(tok) == json_tokener_continue) {
@@ -228,6 +307,7 @@ json_parse(const char *buf, size_t len, int max_depth, struct json_object **ret)
 out:
 	json_object_put(obj);
 	json_tokener_free(tok);
+	free(copy);
 	return r;
 }
 

@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "json.h"
+#include "util.h"
 #include "tap.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
@@ -24,6 +25,7 @@ static void test_depth(void);
 static void test_writer_escape(void);
 static void test_writer_sep(void);
 static void test_writer_grow(void);
+static void test_surrogates(void);
 
 /* 1 when buf parses, 0 when json_parse returns -EINVAL, -1 otherwise. */
 static int
@@ -431,6 +433,90 @@ test_writer_grow(void)
 	arena_free(a);
 }
 
+/* The string member "t" of the object parsed from text, as bytes. */
+static int
+member(const char *text, const char **ret, size_t *ret_len,
+       struct json_object **ret_obj)
+{
+	struct json_object *obj = NULL, *v;
+
+	if (json_parse(text, strlen(text), 8, &obj) < 0)
+		return -1;
+	if (!json_object_object_get_ex(obj, "t", &v) ||
+	    !json_object_is_type(v, json_type_string)) {
+		json_object_put(obj);
+		return -1;
+	}
+	*ret = json_object_get_string(v);
+	*ret_len = (size_t)json_object_get_string_len(v);
+	*ret_obj = obj;
+	return 0;
+}
+
+static void
+test_surrogates(void)
+{
+	static const struct {
+		const char *text, *what;
+	} bad[] = {
+		{"{\"t\":\"a\\ud800b\"}", "lone high surrogate"},
+		{"{\"t\":\"a\\udc00b\"}", "lone low surrogate"},
+		{"{\"t\":\"\\udc00\\ud800\"}", "reversed pair"},
+		{"{\"t\":\"\\ud800\\u0041\"}", "high before a non-surrogate"},
+		{"{\"t\":\"x\\ud800\"}", "high at the end of the string"},
+		{"{\"t\":\"\\ud800\\ud800\\udc00\"}", "two highs, then a low"},
+		{"{\"t\":\"\\uDBFF\"}", "uppercase lone high"},
+	};
+	struct json_object *obj = NULL;
+	const char *s;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ok(json_check(bad[i].text, strlen(bad[i].text), 8) == 0,
+		   "json_check: a %s is valid syntax", bad[i].what);
+		if (member(bad[i].text, &s, &len, &obj) < 0) {
+			ok(0, "json_parse: %s parses", bad[i].what);
+			continue;
+		}
+		/* Not U+FFFD (EF BF BD): bytes that fail the UTF-8 check. */
+		ok(utf8_count(s, len) < 0 && !memmem(s, len, "\xef\xbf\xbd", 3),
+		   "json_parse: a %s is not valid UTF-8 afterwards",
+		   bad[i].what);
+		json_object_put(obj);
+	}
+
+	ok(member("{\"t\":\"\\ud800\\u0041\"}", &s, &len, &obj) == 0 &&
+		   len == 7 && s[6] == 'A',
+	   "the escape after an unpaired high stands on its own");
+	json_object_put(obj);
+	ok(member("{\"t\":\"\\ud83d\\ude00\"}", &s, &len, &obj) == 0 &&
+		   len == 4 && memcmp(s, "\xf0\x9f\x98\x80", 4) == 0,
+	   "a pair decodes to its character (U+1F600)");
+	json_object_put(obj);
+	ok(member("{\"t\":\"\\uD83D\\uDE00x\"}", &s, &len, &obj) == 0 &&
+		   len == 5 && memcmp(s, "\xf0\x9f\x98\x80x", 5) == 0,
+	   "an uppercase pair decodes too");
+	json_object_put(obj);
+	ok(member("{\"t\":\"\\uffff\\ud7ff\\ue000\"}", &s, &len, &obj) == 0 &&
+		   utf8_count(s, len) == 3,
+	   "code points around the surrogates are kept");
+	json_object_put(obj);
+
+	/* A key with an unpaired half cannot pass for a known key. */
+	{
+		const char *text = "{\"ti\\ud800tle\":1}";
+		struct json_object *o = NULL, *v;
+		bool fine =
+			json_parse(text, strlen(text), 8, &o) == 0 &&
+			!json_object_object_get_ex(o, "title", &v) &&
+			!json_object_object_get_ex(o, "ti\xef\xbf\xbdtle", &v);
+
+		ok(fine,
+		   "an unpaired half in a key is neither dropped nor U+FFFD");
+		json_object_put(o);
+	}
+}
+
 int
 main(void)
 {
@@ -440,5 +526,6 @@ main(void)
 	test_writer_escape();
 	test_writer_sep();
 	test_writer_grow();
+	test_surrogates();
 	return done();
 }
