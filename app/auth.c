@@ -15,44 +15,30 @@
 
 #include "arena.h"
 #include "config.h"
-#include "db.h"
 #include "http.h"
 #include "json.h"
 #include "jwt.h"
 #include "log.h"
 #include "password.h"
+#include "store.h"
 #include "util.h"
 
-#define EMAIL_MAX 254
-#define NAME_MAX_CHARS 100
+#define EMAIL_MAX STORE_EMAIL_MAX
+#define NAME_MAX_CHARS STORE_NAME_MAX
 #define PASSWORD_MIN_CHARS 8
 #define PASSWORD_MAX_CHARS 128
-
-struct user {
-	long long id;
-	char email[EMAIL_MAX + 1];
-	unsigned long email_len;
-	char name[NAME_MAX_CHARS * 4 + 1];
-	unsigned long name_len;
-	char hash[256];
-	unsigned long hash_len;
-	long long verified;
-	MYSQL_TIME created, updated;
-};
 
 static const char *cookie_name(const struct config *cfg);
 static int find_token(struct request *r, const char **ret, size_t *ret_len);
 static int authenticate(struct request *r, struct jwt_claims *ret_claims);
 static bool origin_ok(struct request *r);
 static int login_csrf(struct request *r);
-static int user_load(struct request *r, enum stmt which, MYSQL_BIND *param,
-		     struct user *u);
-static void user_json(struct jbuf *b, const struct user *u);
+static void user_json(struct jbuf *b, const struct store_user *u);
 static int issue(struct request *r, const char *sub, char **ret_token);
 static void set_cookie(struct request *r, const char *token);
 static int normalize_email(struct request *r, const char *s, size_t len,
 			   char *out, size_t *out_len);
-static int signed_in(struct request *r, int status, const struct user *u);
+static int signed_in(struct request *r, int status, const struct store_user *u);
 static int busy(struct request *r);
 
 static const char *
@@ -117,12 +103,11 @@ authenticate(struct request *r, struct jwt_claims *ret_claims)
 	long long uid;
 
 	if (!find_token(r, &tok, &len))
-		return http_error(r, 401, "UNAUTHORIZED",
-				  "Authentication is required.", NULL);
+		return http_error(r, 401, "Authentication is required.", NULL);
 	if (jwt_verify(&r->cfg->jwt, tok, len, time(NULL), ret_claims) < 0 ||
 	    parse_id(ret_claims->sub, strlen(ret_claims->sub), &uid) < 0)
-		return http_error(r, 401, "UNAUTHORIZED",
-				  "The token is invalid or expired.", NULL);
+		return http_error(r, 401, "The token is invalid or expired.",
+				  NULL);
 	r->user_id = uid;
 	return 0;
 }
@@ -159,8 +144,7 @@ login_csrf(struct request *r)
 
 	if ((site && strcasecmp(site, "cross-site") == 0) ||
 	    (((o && *o) || (ref && *ref)) && !origin_ok(r)))
-		return http_error(r, 403, "INVALID_ORIGIN",
-				  "The request's origin is not allowed.", NULL);
+		return http_invalid_origin(r);
 	return 0;
 }
 
@@ -174,46 +158,12 @@ auth_require(struct request *r)
 		return status;
 	if (r->via_cookie && r->method != HTTP_GET && r->method != HTTP_HEAD &&
 	    r->method != HTTP_OPTIONS && !origin_ok(r))
-		return http_error(r, 403, "INVALID_ORIGIN",
-				  "The request's origin is not allowed.", NULL);
+		return http_invalid_origin(r);
 	return 0;
 }
 
-static int
-user_load(struct request *r, enum stmt which, MYSQL_BIND *param, struct user *u)
-{
-	MYSQL_STMT *st = db_stmt(r->db, which, r->reqid);
-	MYSQL_BIND res[7];
-	my_bool hash_null = 0;
-	int rc;
-
-	if (!st)
-		return -EAGAIN;
-	memset(u, 0, sizeof(*u));
-	db_bind_ll(&res[0], &u->id, NULL);
-	db_bind_buf(&res[1], u->email, sizeof(u->email) - 1, &u->email_len,
-		    NULL);
-	db_bind_buf(&res[2], u->name, sizeof(u->name) - 1, &u->name_len, NULL);
-	db_bind_buf(&res[3], u->hash, sizeof(u->hash) - 1, &u->hash_len,
-		    &hash_null);
-	db_bind_ll(&res[4], &u->verified, NULL);
-	db_bind_time(&res[5], &u->created, NULL);
-	db_bind_time(&res[6], &u->updated, NULL);
-	rc = db_exec(r->db, st, param, res, __func__, r->reqid);
-	if (rc < 0)
-		return rc;
-	rc = db_fetch(r->db, st, __func__, r->reqid);
-	mysql_stmt_free_result(st);
-	if (rc == 1) {
-		u->email[u->email_len] = '\0';
-		u->name[u->name_len] = '\0';
-		u->hash[u->hash_len] = '\0';
-	}
-	return rc;
-}
-
 static void
-user_json(struct jbuf *b, const struct user *u)
+user_json(struct jbuf *b, const struct store_user *u)
 {
 	char ts[TIME_STR_LEN + 1];
 
@@ -223,12 +173,12 @@ user_json(struct jbuf *b, const struct user *u)
 	jb_str(b, u->email, u->email_len);
 	jb_lit(b, ",\"name\":");
 	jb_str(b, u->name, u->name_len);
-	jb_lit(b, u->verified ? ",\"emailVerified\":true"
-			      : ",\"emailVerified\":false");
-	time_format(db_time_to_ms(&u->created), ts);
+	jb_lit(b, u->email_verified ? ",\"emailVerified\":true"
+				    : ",\"emailVerified\":false");
+	time_format(u->created_ms, ts);
 	jb_lit(b, ",\"createdAt\":\"");
 	jb_lit(b, ts);
-	time_format(db_time_to_ms(&u->updated), ts);
+	time_format(u->updated_ms, ts);
 	jb_lit(b, "\",\"updatedAt\":\"");
 	jb_lit(b, ts);
 	jb_lit(b, "\"}");
@@ -242,12 +192,12 @@ issue(struct request *r, const char *sub, char **ret_token)
 
 	if (rc < 0) {
 		log_error(r->reqid, "jwt_sign failed: %d", rc);
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	}
 	*ret_token = arena_strdup(r->arena, tok);
 	free(tok);
 	if (!*ret_token)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	return 0;
 }
 
@@ -338,7 +288,7 @@ normalize_email(struct request *r, const char *in, size_t len, char *out,
 	return 0;
 bad:
 	return http_error(
-		r, 422, "VALIDATION_FAILED",
+		r, 422,
 		"email must be a valid email address of at most 254 bytes.",
 		"email");
 }
@@ -350,7 +300,7 @@ busy(struct request *r)
 {
 	http_header(r, "Retry-After", "1");
 	return http_error(
-		r, 429, "TOO_MANY_REQUESTS",
+		r, 429,
 		"Too many sign-ins are being processed; try again shortly.",
 		NULL);
 }
@@ -358,7 +308,7 @@ busy(struct request *r)
 /* The answer of sign-up (201) and sign-in (200): a new token, the cookie,
  * and {"token", "user"} (sign-in adds Better Auth's "redirect": false). */
 static int
-signed_in(struct request *r, int status, const struct user *u)
+signed_in(struct request *r, int status, const struct store_user *u)
 {
 	char *token = NULL, sub[24];
 	struct jbuf b;
@@ -387,11 +337,7 @@ auth_sign_up(struct request *r)
 	const char *name = NULL, *email = NULL, *pw = NULL, *s;
 	size_t name_len = 0, email_len = 0, pw_len = 0, slen;
 	char email_norm[EMAIL_MAX + 1], hash[PASSWORD_HASH_LEN + 1];
-	unsigned long l_email, l_name, l_hash;
-	MYSQL_STMT *st;
-	MYSQL_BIND p[5];
-	MYSQL_TIME now_t;
-	struct user u;
+	struct store_user u;
 	long count;
 	int rc;
 
@@ -402,29 +348,26 @@ auth_sign_up(struct request *r)
 	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
 		return rc;
 	if (!json_object_object_get_ex(body, "name", &v))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "name is required.", "name");
+		return http_error(r, 422, "name is required.", "name");
 	if ((rc = http_json_string(r, v, "name", &name, &name_len)))
 		return rc;
 	name = str_trim(name, &name_len);
 	count = utf8_count(name, name_len);
 	if (count < 1 || count > NAME_MAX_CHARS)
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "name must be 1 to 100 characters.", "name");
+		return http_error(r, 422, "name must be 1 to 100 characters.",
+				  "name");
 	if (!json_object_object_get_ex(body, "email", &v))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "email is required.", "email");
+		return http_error(r, 422, "email is required.", "email");
 	if ((rc = http_json_string(r, v, "email", &email, &email_len)) ||
 	    (rc = normalize_email(r, email, email_len, email_norm, &email_len)))
 		return rc;
 	if (!json_object_object_get_ex(body, "password", &v))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "password is required.", "password");
+		return http_error(r, 422, "password is required.", "password");
 	if ((rc = http_json_string(r, v, "password", &pw, &pw_len)))
 		return rc;
 	count = utf8_count(pw, pw_len);
 	if (count < PASSWORD_MIN_CHARS || count > PASSWORD_MAX_CHARS)
-		return http_error(r, 422, "VALIDATION_FAILED",
+		return http_error(r, 422,
 				  "password must be 8 to 128 characters.",
 				  "password");
 
@@ -433,35 +376,14 @@ auth_sign_up(struct request *r)
 		return busy(r);
 	if (rc < 0) {
 		log_error(r->reqid, "password_hash failed: %d", rc);
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	}
-	st = db_stmt(r->db, STMT_USER_INSERT, r->reqid);
-	if (!st)
-		return http_from_errno(r, -EAGAIN);
-	l_email = email_len;
-	l_name = name_len;
-	l_hash = strlen(hash);
-	db_time_from_ms(&now_t, time_now_ms());
-	db_bind_str(&p[0], email_norm, &l_email);
-	db_bind_str(&p[1], name, &l_name);
-	db_bind_str(&p[2], hash, &l_hash);
-	db_bind_time(&p[3], &now_t, NULL);
-	db_bind_time(&p[4], &now_t, NULL);
-	rc = db_exec(r->db, st, p, NULL, __func__, r->reqid);
+	rc = store_user_insert(r->db, r->reqid, email_norm, email_len, name,
+			       name_len, hash, time_now_ms(), &u);
 	if (rc == -EEXIST)
-		return http_error(r, 422, "USER_ALREADY_EXISTS",
-				  "A user with this email already exists.",
-				  "email");
+		return http_user_exists(r);
 	if (rc < 0)
 		return http_from_errno(r, rc);
-
-	memset(&u, 0, sizeof(u));
-	u.id = (long long)mysql_stmt_insert_id(st);
-	memcpy(u.email, email_norm, email_len + 1);
-	u.email_len = email_len;
-	memcpy(u.name, name, name_len);
-	u.name_len = name_len;
-	u.created = u.updated = now_t;
 	return signed_in(r, 201, &u);
 }
 
@@ -474,9 +396,7 @@ auth_sign_in(struct request *r)
 	const char *email = NULL, *pw = NULL, *s;
 	size_t email_len = 0, pw_len = 0, slen, n;
 	char email_norm[EMAIL_MAX + 1];
-	unsigned long l_email;
-	MYSQL_BIND p[1];
-	struct user u;
+	struct store_user u;
 	bool found = false, too_long = false;
 	int rc;
 
@@ -485,20 +405,17 @@ auth_sign_in(struct request *r)
 		return rc;
 	if (json_object_object_get_ex(body, "rememberMe", &v) &&
 	    !json_object_is_type(v, json_type_boolean))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "rememberMe must be a boolean.",
+		return http_error(r, 422, "rememberMe must be a boolean.",
 				  "rememberMe");
 	if (json_object_object_get_ex(body, "callbackURL", &v) &&
 	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
 		return rc;
 	if (!json_object_object_get_ex(body, "email", &v))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "email is required.", "email");
+		return http_error(r, 422, "email is required.", "email");
 	if ((rc = http_json_string(r, v, "email", &email, &email_len)))
 		return rc;
 	if (!json_object_object_get_ex(body, "password", &v))
-		return http_error(r, 422, "VALIDATION_FAILED",
-				  "password is required.", "password");
+		return http_error(r, 422, "password is required.", "password");
 	if ((rc = http_json_string(r, v, "password", &pw, &pw_len)))
 		return rc;
 	/* A password longer than any that can be registered never matches;
@@ -512,9 +429,7 @@ auth_sign_in(struct request *r)
 	/* An address that cannot exist is looked up like any other: the
 	 * answer and its timing stay those of a wrong password. */
 	if (lower_email(email, email_len, email_norm, &n) == 0) {
-		l_email = n;
-		db_bind_str(&p[0], email_norm, &l_email);
-		rc = user_load(r, STMT_USER_BY_EMAIL, p, &u);
+		rc = store_user_by_email(r->db, r->reqid, email_norm, n, &u);
 		if (rc < 0)
 			return http_from_errno(r, rc);
 		found = rc == 1;
@@ -524,11 +439,10 @@ auth_sign_in(struct request *r)
 		return busy(r);
 	if (rc == -ENOMEM || rc == -EIO) {
 		log_error(r->reqid, "password_verify failed: %d", rc);
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	}
 	if (rc != 0 || !found)
-		return http_error(r, 401, "INVALID_EMAIL_OR_PASSWORD",
-				  "Invalid email or password.", NULL);
+		return http_bad_login(r);
 
 	return signed_in(r, 200, &u);
 }
@@ -543,8 +457,7 @@ auth_sign_out(struct request *r)
 	/* A cookie-carrying sign-out from a foreign page is refused, so no
 	 * other site can log the user out. */
 	if (find_token(r, &tok, &len) && r->via_cookie && !origin_ok(r))
-		return http_error(r, 403, "INVALID_ORIGIN",
-				  "The request's origin is not allowed.", NULL);
+		return http_invalid_origin(r);
 	set_cookie(r, NULL);
 	return http_body(r, 200, ok, sizeof(ok) - 1);
 }
@@ -554,19 +467,15 @@ auth_get_session(struct request *r)
 {
 	struct jwt_claims claims;
 	char ts[TIME_STR_LEN + 1];
-	MYSQL_BIND p[1];
-	struct user u;
+	struct store_user u;
 	struct jbuf b;
-	long long uid;
 	int rc;
 
 	if (authenticate(r, &claims) != 0) {
 		r->err_code = r->err_message = NULL;
 		return http_body(r, 200, "null", 4);
 	}
-	uid = r->user_id;
-	db_bind_ll(&p[0], &uid, NULL);
-	rc = user_load(r, STMT_USER_BY_ID, p, &u);
+	rc = store_user_by_id(r->db, r->reqid, r->user_id, &u);
 	if (rc < 0)
 		return http_from_errno(r, rc);
 	if (rc == 0)

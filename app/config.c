@@ -56,6 +56,10 @@ static const struct option options[] = {
 	{"db_timeout", NUM(db_timeout), "5", 1, 300,
 	 "Seconds to wait for MariaDB to connect, read or write before the\n"
 	 "request answers 503."},
+	{"db_lock_timeout", NUM(db_lock_timeout), "5", 1, 300,
+	 "Seconds a write waits for a row lock another transaction holds\n"
+	 "(innodb_lock_wait_timeout); after a few such waits the request\n"
+	 "answers 503 and the log says contention."},
 	{"jwt_secret_file", STR(jwt_secret_file), "", 0, 0,
 	 "File holding the current JWT signing secret (at least 32 bytes).\n"
 	 "TODOD_JWT_SECRET may carry the secret itself instead."},

@@ -23,6 +23,7 @@ struct config {
 	char db_password[256];
 	char db_password_file[256];
 	long db_timeout;
+	long db_lock_timeout;
 	char jwt_secret_file[256];
 	char jwt_kid[JWT_KID_MAX + 1];
 	char jwt_previous_secrets[1024];

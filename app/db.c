@@ -1,7 +1,7 @@
-/* MariaDB connection per worker, prepared statements, migrations. */
+/* MariaDB connection per worker, its statement caches, transactions and
+ * the classification of every failure by cause. */
 #include "db.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,53 +19,19 @@
 #define PING_IDLE_MS 5000 /* ping a connection idle longer than this */
 #define RECONNECT_BACKOFF_MS 250
 
-static const char *const sql[STMT_MAX] = {
-	[STMT_SCHEMA_VERSION] =
-		"SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-	[STMT_PING] = "SELECT 1",
-	[STMT_USER_INSERT] =
-		"INSERT INTO users (email, name, password_hash, email_verified,"
-		" created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)",
-	[STMT_USER_BY_EMAIL] =
-		"SELECT id, email, name, password_hash, email_verified,"
-		" created_at, updated_at FROM users WHERE email = ?",
-	[STMT_USER_BY_ID] =
-		"SELECT id, email, name, password_hash, email_verified,"
-		" created_at, updated_at FROM users WHERE id = ?",
-	[STMT_TODO_INSERT] =
-		"INSERT INTO todos (user_id, title, description, completed,"
-		" priority, due_at, version, created_at, updated_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?)",
-	[STMT_TODO_GET] =
-		"SELECT id, title, description, completed, priority, due_at,"
-		" version, created_at, updated_at FROM todos"
-		" WHERE id = ? AND user_id = ?",
-	[STMT_TODO_UPDATE] =
-		"UPDATE todos SET title = ?, description = ?, completed = ?,"
-		" priority = ?, due_at = ?, version = version + 1,"
-		" updated_at = ? WHERE id = ? AND user_id = ? AND version = ?",
-	[STMT_TODO_DELETE] = "DELETE FROM todos WHERE id = ? AND user_id = ?",
-	[STMT_TODO_DELETE_VERSION] =
-		"DELETE FROM todos WHERE id = ? AND user_id = ? AND version = ?",
-	[STMT_IDEM_INSERT] =
-		"INSERT INTO idempotency_keys (user_id, idem_key, request_hash,"
-		" todo_id, created_at) VALUES (?, ?, ?, NULL, ?)",
-	[STMT_IDEM_GET] =
-		"SELECT request_hash, todo_id, created_at FROM idempotency_keys"
-		" WHERE user_id = ? AND idem_key = ?",
-	[STMT_IDEM_SET] = "UPDATE idempotency_keys SET todo_id = ?"
-			  " WHERE user_id = ? AND idem_key = ?",
-	[STMT_IDEM_DELETE] =
-		"DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ?",
-	[STMT_IDEM_PURGE] =
-		"DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 1000",
+/* A statement built at run time, under its text. */
+struct dyn_stmt {
+	uint64_t hash;
+	char *sql; /* NULL: free slot */
+	size_t len;
+	MYSQL_STMT *st;
 };
 
 struct db {
 	const struct config *cfg;
 	MYSQL *mysql;
-	MYSQL_STMT *stmts[STMT_MAX];
-	MYSQL_STMT *dyn[DB_DYN_MAX];
+	MYSQL_STMT *fixed[DB_FIXED_MAX];
+	struct dyn_stmt dyn[DB_DYN_MAX];
 	long long last_used_ms;
 	long long last_fail_ms;
 	bool lost; /* lost since db_clear_lost() */
@@ -76,9 +42,9 @@ static void db_disconnect(struct db *db);
 static bool is_gone(unsigned err);
 static MYSQL *open_connection(const struct config *cfg, bool multi,
 			      char *errbuf, size_t errlen);
-static MYSQL_STMT *prepare(struct db *db, MYSQL_STMT **slot, const char *text,
-			   const char *reqid);
-static int run_file(MYSQL *m, const char *path);
+static int prepare(struct db *db, MYSQL_STMT **slot, const char *text,
+		   size_t len, const char *func, const char *reqid);
+static uint64_t text_hash(const char *s, size_t len);
 
 struct db *
 db_new(const struct config *cfg)
@@ -93,15 +59,17 @@ db_new(const struct config *cfg)
 static void
 db_disconnect(struct db *db)
 {
-	for (int i = 0; i < STMT_MAX; i++) {
-		if (db->stmts[i])
-			mysql_stmt_close(db->stmts[i]);
-		db->stmts[i] = NULL;
+	for (int i = 0; i < DB_FIXED_MAX; i++) {
+		if (db->fixed[i])
+			mysql_stmt_close(db->fixed[i]);
+		db->fixed[i] = NULL;
 	}
+	/* The texts go too: a reconnect starts with an empty cache. */
 	for (int i = 0; i < DB_DYN_MAX; i++) {
-		if (db->dyn[i])
-			mysql_stmt_close(db->dyn[i]);
-		db->dyn[i] = NULL;
+		if (db->dyn[i].st)
+			mysql_stmt_close(db->dyn[i].st);
+		free(db->dyn[i].sql);
+		memset(&db->dyn[i], 0, sizeof(db->dyn[i]));
 	}
 	if (db->mysql)
 		mysql_close(db->mysql);
@@ -123,31 +91,45 @@ open_connection(const struct config *cfg, bool multi, char *errbuf,
 {
 	unsigned timeout = (unsigned)cfg->db_timeout;
 	my_bool off = 0;
+	char init[256];
 	MYSQL *m = mysql_init(NULL);
 
 	if (!m) {
 		snprintf(errbuf, errlen, "out of memory");
 		return NULL;
 	}
+	/* A row lock held elsewhere is waited for db_lock_timeout seconds,
+	 * not InnoDB's 50: the write is retried or answered long before
+	 * nginx gives up on it. */
+	snprintf(
+		init, sizeof(init),
+		"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
+		"NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO',"
+		" innodb_lock_wait_timeout = %ld",
+		cfg->db_lock_timeout);
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	mysql_options(
-		m, MYSQL_INIT_COMMAND,
-		"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
-		"NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'");
+	mysql_options(m, MYSQL_INIT_COMMAND, init);
 	if (!mysql_real_connect(m, cfg->db_socket[0] ? NULL : cfg->db_host,
 				cfg->db_user, cfg->db_password, cfg->db_name,
 				cfg->db_socket[0] ? 0 : (unsigned)cfg->db_port,
 				cfg->db_socket[0] ? cfg->db_socket : NULL,
 				multi ? CLIENT_MULTI_STATEMENTS : 0)) {
-		snprintf(errbuf, errlen, "%s", mysql_error(m));
+		snprintf(errbuf, errlen, "%s (%u)", mysql_error(m),
+			 mysql_errno(m));
 		mysql_close(m);
 		return NULL;
 	}
 	return m;
+}
+
+MYSQL *
+db_open_admin(const struct config *cfg, char *errbuf, size_t errlen)
+{
+	return open_connection(cfg, true, errbuf, errlen);
 }
 
 int
@@ -165,8 +147,8 @@ db_connect(struct db *db, const char *reqid)
 	}
 	if (db->mysql && now - db->last_used_ms > PING_IDLE_MS &&
 	    mysql_ping(db->mysql) != 0) {
-		log_warn(reqid, "db: idle connection is gone: %s",
-			 mysql_error(db->mysql));
+		log_warn(reqid, "db: idle connection is gone: %s (%u)",
+			 mysql_error(db->mysql), mysql_errno(db->mysql));
 		db_disconnect(db);
 	}
 	if (db->mysql) {
@@ -207,12 +189,6 @@ db_clear_lost(struct db *db)
 	db->lost = false;
 }
 
-MYSQL *
-db_mysql(struct db *db)
-{
-	return db->mysql;
-}
-
 static bool
 is_gone(unsigned err)
 {
@@ -226,6 +202,7 @@ is_gone(unsigned err)
 	case ER_CONNECTION_KILLED:
 	case ER_SERVER_SHUTDOWN:
 	case ER_QUERY_INTERRUPTED:
+	case ER_CON_COUNT_ERROR:
 	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return true;
 	default: return false;
 	}
@@ -246,7 +223,7 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 	if (err == ER_NO_REFERENCED_ROW_2 || err == ER_NO_REFERENCED_ROW)
 		return -ENOENT;
 	if (err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT) {
-		log_warn(reqid, "%s: %s", func, msg);
+		log_warn(reqid, "%s: contention: %s (%u)", func, msg, err);
 		return -EBUSY;
 	}
 	if (is_gone(err) || err == 0) {
@@ -261,77 +238,130 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 	return -EIO;
 }
 
-static MYSQL_STMT *
-prepare(struct db *db, MYSQL_STMT **slot, const char *text, const char *reqid)
+static int
+prepare(struct db *db, MYSQL_STMT **slot, const char *text, size_t len,
+	const char *func, const char *reqid)
 {
 	MYSQL_STMT *st;
+	int rc;
 
 	if (db->broken)
-		return NULL; /* the rest of this request answers 503 */
-	if (db_connect(db, reqid) < 0)
-		return NULL;
+		return -EAGAIN; /* the rest of this request answers 503 */
+	if ((rc = db_connect(db, reqid)) < 0)
+		return rc;
 	if (*slot)
-		return *slot;
+		return 0;
 	st = mysql_stmt_init(db->mysql);
-	if (!st) {
-		db_fail(db, NULL, __func__, reqid);
-		return NULL;
-	}
-	if (mysql_stmt_prepare(st, text, (unsigned long)strlen(text)) != 0) {
-		db_fail(db, st, __func__, reqid);
+	if (!st)
+		return db_fail(db, NULL, func, reqid);
+	if (mysql_stmt_prepare(st, text, (unsigned long)len) != 0) {
+		/* A statement that cannot prepare (a bad migration, a typo)
+		 * is a 500 with its reason logged, not an outage. */
+		rc = db_fail(db, st, func, reqid);
 		mysql_stmt_close(st);
-		return NULL;
+		return rc == -EEXIST || rc == -ENOENT ? -EIO : rc;
 	}
 	*slot = st;
-	return st;
-}
-
-MYSQL_STMT *
-db_stmt(struct db *db, enum stmt id, const char *reqid)
-{
-	return prepare(db, &db->stmts[id], sql[id], reqid);
-}
-
-MYSQL_STMT *
-db_stmt_dyn(struct db *db, unsigned slot, const char *text, const char *reqid)
-{
-	if (slot >= DB_DYN_MAX)
-		return NULL;
-	return prepare(db, &db->dyn[slot], text, reqid);
-}
-
-int
-db_begin(struct db *db, const char *reqid)
-{
-	if (db->broken || db_connect(db, reqid) < 0)
-		return -EAGAIN;
-	if (mysql_autocommit(db->mysql, 0) != 0)
-		return db_fail(db, NULL, __func__, reqid);
 	return 0;
 }
 
 int
-db_commit(struct db *db, const char *reqid)
+db_stmt(struct db *db, unsigned id, const char *sql, const char *func,
+	const char *reqid, MYSQL_STMT **ret)
 {
-	int r = 0;
+	int rc;
 
+	if (id >= DB_FIXED_MAX)
+		return -EINVAL;
+	if ((rc = prepare(db, &db->fixed[id], sql, strlen(sql), func, reqid)))
+		return rc;
+	*ret = db->fixed[id];
+	return 0;
+}
+
+/* FNV-1a: the cache needs a spread, not a defence. */
+static uint64_t
+text_hash(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int
+db_stmt_text(struct db *db, const char *sql, size_t len, const char *func,
+	     const char *reqid, MYSQL_STMT **ret)
+{
+	uint64_t h = text_hash(sql, len);
+	struct dyn_stmt *e = NULL;
+	int rc;
+
+	/* Open addressing; a slot is never emptied but by a disconnect. */
+	for (unsigned i = 0; i < DB_DYN_MAX; i++) {
+		struct dyn_stmt *d = &db->dyn[(h + i) % DB_DYN_MAX];
+
+		if (!d->sql || (d->hash == h && d->len == len &&
+				memcmp(d->sql, sql, len) == 0)) {
+			e = d;
+			break;
+		}
+	}
+	if (!e) {
+		log_error(reqid, "%s: statement cache full (%d texts)", func,
+			  DB_DYN_MAX);
+		return -EIO;
+	}
+	if (!e->sql) {
+		e->sql = malloc(len + 1);
+		if (!e->sql)
+			return -ENOMEM;
+		memcpy(e->sql, sql, len);
+		e->sql[len] = '\0';
+		e->len = len;
+		e->hash = h;
+	}
+	if ((rc = prepare(db, &e->st, e->sql, len, func, reqid)))
+		return rc;
+	*ret = e->st;
+	return 0;
+}
+
+int
+db_begin(struct db *db, const char *func, const char *reqid)
+{
+	static const char q[] = "START TRANSACTION";
+	int rc;
+
+	if (db->broken)
+		return -EAGAIN;
+	if ((rc = db_connect(db, reqid)) < 0)
+		return rc;
+	if (mysql_real_query(db->mysql, q, sizeof(q) - 1) != 0)
+		return db_fail(db, NULL, func, reqid);
+	return 0;
+}
+
+int
+db_commit(struct db *db, const char *func, const char *reqid)
+{
 	if (!db->mysql || db->broken)
 		return -EAGAIN;
 	if (mysql_commit(db->mysql) != 0)
-		return db_fail(db, NULL, __func__, reqid);
-	if (mysql_autocommit(db->mysql, 1) != 0)
-		r = db_fail(db, NULL, __func__, reqid);
-	return r;
+		return db_fail(db, NULL, func, reqid);
+	return 0;
 }
 
 void
-db_rollback(struct db *db)
+db_rollback(struct db *db, const char *reqid)
 {
 	if (!db->mysql || db->broken)
 		return;
-	if (mysql_rollback(db->mysql) != 0 ||
-	    mysql_autocommit(db->mysql, 1) != 0)
-		db_fail(db, NULL, __func__, NULL);
+	if (mysql_rollback(db->mysql) != 0)
+		db_fail(db, NULL, __func__, reqid);
 }
 
 void
@@ -444,187 +474,20 @@ db_fetch(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 	return db_fail(db, st, func, reqid);
 }
 
-int
-db_schema_version(struct db *db, long long *ret)
+long long
+db_affected(MYSQL_STMT *st)
 {
-	MYSQL_STMT *st = db_stmt(db, STMT_SCHEMA_VERSION, NULL);
-	MYSQL_BIND res[1];
-	long long v = 0;
-	int r;
+	return (long long)mysql_stmt_affected_rows(st);
+}
 
-	if (!st)
-		return db->mysql ? -EIO : -EAGAIN;
-	db_bind_ll(&res[0], &v, NULL);
-	r = db_exec(db, st, NULL, res, __func__, NULL);
-	if (r < 0)
-		return r;
-	r = db_fetch(db, st, __func__, NULL);
+long long
+db_insert_id(MYSQL_STMT *st)
+{
+	return (long long)mysql_stmt_insert_id(st);
+}
+
+void
+db_done(MYSQL_STMT *st)
+{
 	mysql_stmt_free_result(st);
-	if (r < 0)
-		return r;
-	*ret = v;
-	return 0;
-}
-
-static int
-run_file(MYSQL *m, const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	long size;
-	int r = -1;
-
-	if (!f)
-		goto out;
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-	    fseek(f, 0, SEEK_SET) != 0)
-		goto out;
-	text = malloc((size_t)size + 1);
-	if (!text || fread(text, 1, (size_t)size, f) != (size_t)size)
-		goto out;
-	text[size] = '\0';
-	if (mysql_real_query(m, text, (unsigned long)size) != 0)
-		goto out;
-	/* Drain every result of the multi-statement batch. */
-	for (;;) {
-		MYSQL_RES *res = mysql_store_result(m);
-		int next;
-
-		if (res)
-			mysql_free_result(res);
-		else if (mysql_errno(m))
-			goto out;
-		next = mysql_next_result(m);
-		if (next > 0)
-			goto out;
-		if (next < 0)
-			break;
-	}
-	r = 0;
-out:
-	if (f)
-		fclose(f);
-	free(text);
-	return r;
-}
-
-static int
-cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int
-db_migrate(const struct config *cfg, const char *dir)
-{
-	static const char create[] =
-		"CREATE TABLE IF NOT EXISTS schema_migrations ("
-		" version INT UNSIGNED NOT NULL PRIMARY KEY,"
-		" name VARCHAR(255) NOT NULL,"
-		" applied_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)"
-		") ENGINE=InnoDB";
-	char err[256];
-	MYSQL *m = open_connection(cfg, true, err, sizeof(err));
-	DIR *d = NULL;
-	struct dirent *e;
-	char *names[1000];
-	size_t n = 0;
-	int r = -1;
-
-	if (!m) {
-		log_error(NULL, "migrate: cannot connect: %s", err);
-		return -1;
-	}
-	if (mysql_query(m, create) != 0) {
-		log_error(NULL, "migrate: %s", mysql_error(m));
-		goto out;
-	}
-	d = opendir(dir);
-	if (!d) {
-		log_error(NULL, "migrate: cannot open %s: %s", dir,
-			  strerror(errno));
-		goto out;
-	}
-	while ((e = readdir(d)) && n < 1000) {
-		size_t len = strlen(e->d_name);
-
-		if (len < 8 || strcmp(e->d_name + len - 4, ".sql") != 0 ||
-		    e->d_name[0] < '0' || e->d_name[0] > '9')
-			continue;
-		names[n] = strdup(e->d_name);
-		if (!names[n])
-			goto out;
-		n++;
-	}
-	qsort(names, n, sizeof(names[0]), cmp_names);
-	for (size_t i = 0; i < n; i++) {
-		MYSQL_STMT *st = NULL;
-		MYSQL_BIND b[2];
-		long long version = strtoll(names[i], NULL, 10), found = 0;
-		unsigned long len = strlen(names[i]);
-		char path[4096];
-		int have;
-
-		/* The versions table is read through a statement, like all else. */
-		st = mysql_stmt_init(m);
-		if (!st)
-			goto out;
-		{
-			static const char q[] =
-				"SELECT COUNT(*) FROM schema_migrations WHERE version = ?";
-			MYSQL_BIND res[1];
-
-			db_bind_ll(&b[0], &version, NULL);
-			db_bind_ll(&res[0], &found, NULL);
-			if (mysql_stmt_prepare(st, q, sizeof(q) - 1) ||
-			    mysql_stmt_bind_param(st, b) ||
-			    mysql_stmt_execute(st) ||
-			    mysql_stmt_bind_result(st, res) ||
-			    mysql_stmt_fetch(st) != 0) {
-				log_error(NULL, "migrate: %s",
-					  mysql_stmt_error(st));
-				mysql_stmt_close(st);
-				goto out;
-			}
-			mysql_stmt_free_result(st);
-		}
-		have = found > 0;
-		if (have) {
-			mysql_stmt_close(st);
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		log_info(NULL, "migrate: applying %s", names[i]);
-		if (run_file(m, path) < 0) {
-			log_error(NULL, "migrate: %s failed: %s", names[i],
-				  mysql_error(m));
-			mysql_stmt_close(st);
-			goto out;
-		}
-		{
-			static const char q[] =
-				"INSERT INTO schema_migrations (version, name) VALUES (?, ?)";
-
-			db_bind_ll(&b[0], &version, NULL);
-			db_bind_str(&b[1], names[i], &len);
-			if (mysql_stmt_prepare(st, q, sizeof(q) - 1) ||
-			    mysql_stmt_bind_param(st, b) ||
-			    mysql_stmt_execute(st)) {
-				log_error(NULL, "migrate: %s",
-					  mysql_stmt_error(st));
-				mysql_stmt_close(st);
-				goto out;
-			}
-		}
-		mysql_stmt_close(st);
-	}
-	log_info(NULL, "migrate: schema is at version %d", DB_SCHEMA_VERSION);
-	r = 0;
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	if (d)
-		closedir(d);
-	mysql_close(m);
-	return r;
 }

@@ -1,6 +1,7 @@
 /* One MariaDB connection per worker: connect and reconnect, statements
  * prepared once per connection (and again after a reconnect), parameters
- * only through MYSQL_BIND, errors mapped to errno values. */
+ * only through MYSQL_BIND, errors classified by cause. Only the data layer
+ * (store.c, migrate.c) includes this header; the handlers see store.h. */
 #ifndef TODOD_DB_H
 #define TODOD_DB_H
 
@@ -11,31 +12,19 @@
 
 struct config;
 
-enum stmt {
-	STMT_SCHEMA_VERSION,
-	STMT_PING,
-	STMT_USER_INSERT,
-	STMT_USER_BY_EMAIL,
-	STMT_USER_BY_ID,
-	STMT_TODO_INSERT,
-	STMT_TODO_GET,
-	STMT_TODO_UPDATE,
-	STMT_TODO_DELETE,
-	STMT_TODO_DELETE_VERSION,
-	STMT_IDEM_INSERT,
-	STMT_IDEM_GET,
-	STMT_IDEM_SET,
-	STMT_IDEM_DELETE,
-	STMT_IDEM_PURGE,
-	STMT_MAX
-};
-
-/* Slots for statements whose text is assembled from fixed fragments (the
- * list query variants); callers own the numbering below DB_DYN_MAX. */
+/* Slots for the data layer's fixed statements (its enum stmt), and the
+ * size of the cache of statements built at run time, keyed by their text. */
+#define DB_FIXED_MAX 32
 #define DB_DYN_MAX 160
 
-/* The schema version this binary needs (the highest sql/NNN_*.sql). */
-#define DB_SCHEMA_VERSION 1
+/* Error results, negative errno values carried up to the handlers:
+ *   -EAGAIN  the server cannot be reached or the connection was lost (503)
+ *   -EBUSY   deadlock or lock wait timeout (retried by the caller, then 503)
+ *   -EEXIST  a unique key was violated
+ *   -ENOENT  a foreign key's parent row is missing
+ *   -EIO     anything else (500), logged with the MariaDB errno and message
+ * Every failure but -EEXIST and -ENOENT is logged here with the caller's
+ * name; bound values never are. */
 
 struct db;
 
@@ -49,20 +38,26 @@ bool db_lost(const struct db *db);
  * connection found broken mid-request stays open, with its statements,
  * until then, so that no caller uses a freed statement). */
 void db_clear_lost(struct db *db);
-MYSQL *db_mysql(struct db *db);
-/* The prepared statement (prepared on first use); NULL and -EAGAIN in
- * *ret_err when the database is unavailable, -EIO otherwise. */
-MYSQL_STMT *db_stmt(struct db *db, enum stmt id, const char *reqid);
-MYSQL_STMT *db_stmt_dyn(struct db *db, unsigned slot, const char *sql,
-			const char *reqid);
-/* Logs the failure of st (or of the connection when st is NULL) with the
- * caller's name and maps it: -EAGAIN when the server is gone (the
- * connection is dropped and reconnected on next use), -EEXIST for a
- * duplicate key, -ENOENT for a missing foreign key row, -EIO otherwise. */
+
+/* The statement in fixed slot id with text sql, prepared on first use of
+ * this connection. 0 with *ret (owned by db), or an error result: a
+ * statement that cannot be prepared is -EIO, not -EAGAIN. */
+int db_stmt(struct db *db, unsigned id, const char *sql, const char *func,
+	    const char *reqid, MYSQL_STMT **ret);
+/* The same for a statement built at run time: cached under its text (a
+ * hash of it, compared in full on a hit). */
+int db_stmt_text(struct db *db, const char *sql, size_t len, const char *func,
+		 const char *reqid, MYSQL_STMT **ret);
+
+/* Classifies (and logs) the failure of st, or of the connection when st
+ * is NULL, as one of the error results above. */
 int db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid);
-int db_begin(struct db *db, const char *reqid);
-int db_commit(struct db *db, const char *reqid);
-void db_rollback(struct db *db);
+
+/* An explicit transaction on the autocommit connection: START
+ * TRANSACTION ... COMMIT. db_rollback is harmless without one. */
+int db_begin(struct db *db, const char *func, const char *reqid);
+int db_commit(struct db *db, const char *func, const char *reqid);
+void db_rollback(struct db *db, const char *reqid);
 
 /* Binding helpers: the pointed-to values must live until execute/fetch. */
 void db_bind_ll(MYSQL_BIND *b, long long *v, my_bool *is_null);
@@ -74,18 +69,22 @@ void db_bind_time(MYSQL_BIND *b, MYSQL_TIME *t, my_bool *is_null);
 void db_time_from_ms(MYSQL_TIME *t, long long ms);
 long long db_time_to_ms(const MYSQL_TIME *t);
 
-/* Runs a statement with params; binds results when given. Returns 0 or
- * the db_fail() mapping. */
+/* Runs a statement with params; binds results when given. 0 or an error
+ * result. */
 int db_exec(struct db *db, MYSQL_STMT *st, MYSQL_BIND *params,
 	    MYSQL_BIND *results, const char *func, const char *reqid);
-/* Fetches the next row: 1 row, 0 no more rows, negative error. A
- * truncated column is an error (-EIO). */
+/* Fetches the next row: 1 row, 0 no more rows, or an error result. A
+ * truncated column is -EIO. */
 int db_fetch(struct db *db, MYSQL_STMT *st, const char *func,
 	     const char *reqid);
+/* Rows changed by the last execute of st, and the id it inserted. */
+long long db_affected(MYSQL_STMT *st);
+long long db_insert_id(MYSQL_STMT *st);
+/* Releases the result set of st (after the last db_fetch). */
+void db_done(MYSQL_STMT *st);
 
-/* Applies pending migrations from dir. Logs progress. Returns 0 or -1. */
-int db_migrate(const struct config *cfg, const char *dir);
-/* Reads the schema version; 0 or negative. */
-int db_schema_version(struct db *db, long long *ret);
+/* A separate connection (migrations): multi-statements allowed. NULL with
+ * the reason in errbuf. */
+MYSQL *db_open_admin(const struct config *cfg, char *errbuf, size_t errlen);
 
 #endif

@@ -111,14 +111,62 @@ http_param(const struct request *r, const char *name)
 	return FCGX_GetParam(name, r->envp);
 }
 
-int
-http_error(struct request *r, int status, const char *code, const char *message,
+static int
+error_code(struct request *r, int status, const char *code, const char *message,
 	   const char *field)
 {
 	r->err_code = code;
 	r->err_message = message;
 	r->err_field = field;
 	return status;
+}
+
+int
+http_error(struct request *r, int status, const char *message,
+	   const char *field)
+{
+	return error_code(r, status, http_status_code(status), message, field);
+}
+
+int
+http_no_todo(struct request *r)
+{
+	return http_error(r, 404, "No such todo.", NULL);
+}
+
+int
+http_if_match_failed(struct request *r)
+{
+	return http_error(
+		r, 409,
+		"The todo has changed: If-Match does not match its ETag.",
+		NULL);
+}
+
+int
+http_internal(struct request *r)
+{
+	return http_error(r, 500, NULL, NULL);
+}
+
+int
+http_invalid_origin(struct request *r)
+{
+	return http_error(r, 403, "The request's origin is not allowed.", NULL);
+}
+
+int
+http_bad_login(struct request *r)
+{
+	return error_code(r, 401, "INVALID_EMAIL_OR_PASSWORD",
+			  "Invalid email or password.", NULL);
+}
+
+int
+http_user_exists(struct request *r)
+{
+	return error_code(r, 422, "USER_ALREADY_EXISTS",
+			  "A user with this email already exists.", "email");
 }
 
 void
@@ -146,7 +194,7 @@ http_body_jbuf(struct request *r, int status, struct jbuf *b)
 	const char *s = jb_finish(b, &len);
 
 	if (!s)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	return http_body(r, status, s, len);
 }
 
@@ -188,34 +236,33 @@ http_read_json(struct request *r, struct json_object **ret)
 	int n;
 
 	if (!ct || !http_is_json_type(ct, strlen(ct)))
-		return http_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
+		return http_error(r, 415,
 				  "The request body must be application/json.",
 				  NULL);
 	if (cl && *cl && parse_uint(cl, strlen(cl), INT64_MAX, &length) < 0)
-		return http_error(r, 400, "INVALID_JSON",
-				  "The Content-Length header is invalid.",
-				  NULL);
+		return http_error(
+			r, 400, "The Content-Length header is invalid.", NULL);
 	if (length > r->cfg->body_limit)
-		return http_error(r, 413, "BODY_TOO_LARGE",
+		return http_error(r, 413,
 				  "The request body is larger than the limit.",
 				  NULL);
 	/* One byte more than the limit tells an overlong stream apart. */
 	buf = arena_alloc(r->arena, (size_t)r->cfg->body_limit + 2);
 	if (!buf)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	n = r->fcgi ? FCGX_GetStr(buf, (int)r->cfg->body_limit + 1, r->fcgi->in)
 		    : 0;
 	if (n > r->cfg->body_limit)
-		return http_error(r, 413, "BODY_TOO_LARGE",
+		return http_error(r, 413,
 				  "The request body is larger than the limit.",
 				  NULL);
 	if (n <= 0 || json_parse(buf, (size_t)n, JSON_MAX_DEPTH, &obj) < 0)
-		return http_error(r, 400, "INVALID_JSON",
-				  "The request body is not valid JSON.", NULL);
+		return http_error(r, 400, "The request body is not valid JSON.",
+				  NULL);
 	if (arena_defer(r->arena, json_put, obj) < 0)
-		return http_error(r, 500, "INTERNAL_ERROR", NULL, NULL);
+		return http_internal(r);
 	if (!json_object_is_type(obj, json_type_object))
-		return http_error(r, 400, "INVALID_JSON",
+		return http_error(r, 400,
 				  "The request body must be a JSON object.",
 				  NULL);
 	*ret = obj;
@@ -408,13 +455,23 @@ http_send(struct request *r, int status)
 int
 http_from_errno(struct request *r, int err)
 {
-	if (err == -EAGAIN || err == -EBUSY)
+	if (err == -EAGAIN) {
+		r->err_cause = "database unreachable";
 		return http_error(
-			r, 503, "UNAVAILABLE",
+			r, 503,
 			"The database cannot be reached; try again shortly.",
 			NULL);
-	return http_error(r, 500, "INTERNAL_ERROR",
-			  "An internal error occurred.", NULL);
+	}
+	if (err == -EBUSY) {
+		r->err_cause = "contention";
+		return http_error(
+			r, 503,
+			"Too many requests are changing the same data at "
+			"once; try again shortly.",
+			NULL);
+	}
+	r->err_cause = err == -ENOMEM ? "out of memory" : "internal error";
+	return http_internal(r);
 }
 
 int
@@ -434,11 +491,10 @@ http_json_known(struct request *r, struct json_object *obj,
 			continue;
 		/* Echo the key only when it is printable and short. */
 		if (klen > 64 || utf8_count(key, klen) < 0)
-			return http_error(r, 422, "VALIDATION_FAILED",
-					  "The body has an unknown field.",
-					  NULL);
+			return http_error(
+				r, 422, "The body has an unknown field.", NULL);
 		return http_error(
-			r, 422, "VALIDATION_FAILED",
+			r, 422,
 			arena_printf(r->arena, "Unknown field \"%s\".", key),
 			arena_strdup(r->arena, key));
 	}
@@ -454,14 +510,14 @@ http_json_string(struct request *r, struct json_object *v, const char *field,
 
 	if (!json_object_is_type(v, json_type_string))
 		return http_error(
-			r, 422, "VALIDATION_FAILED",
+			r, 422,
 			arena_printf(r->arena, "%s must be a string.", field),
 			field);
 	s = json_object_get_string(v);
 	len = (size_t)json_object_get_string_len(v);
 	if (memchr(s, '\0', len) || utf8_count(s, len) < 0)
 		return http_error(
-			r, 422, "VALIDATION_FAILED",
+			r, 422,
 			arena_printf(
 				r->arena,
 				"%s must be valid UTF-8 without NUL characters.",

@@ -62,6 +62,7 @@ struct request {
 	const char *body;
 	size_t body_len;
 	const char *err_code, *err_message, *err_field;
+	const char *err_cause; /* for the log line of a 5xx */
 };
 
 int http_method_from_name(const char *name);
@@ -70,9 +71,18 @@ const char *http_method_name(enum http_method m);
 /* A request header by its CGI name (e.g. "HTTP_ORIGIN"), or NULL. */
 const char *http_param(const struct request *r, const char *name);
 
-/* Records an error response; returns status for "return http_error(...)". */
-int http_error(struct request *r, int status, const char *code,
-	       const char *message, const char *field);
+/* Records an error response whose code is the contract's for status (see
+ * the table in http.c); returns status for "return http_error(...)".
+ * message NULL: the status's default sentence. */
+int http_error(struct request *r, int status, const char *message,
+	       const char *field);
+/* The answers given in several places. */
+int http_no_todo(struct request *r); /* 404 "No such todo." */
+int http_if_match_failed(struct request *r); /* 409, If-Match */
+int http_internal(struct request *r); /* 500, no details */
+int http_invalid_origin(struct request *r); /* 403 INVALID_ORIGIN */
+int http_bad_login(struct request *r); /* 401 INVALID_EMAIL_OR_PASSWORD */
+int http_user_exists(struct request *r); /* 422 USER_ALREADY_EXISTS */
 /* Adds a response header; name and value must outlive the request. */
 void http_header(struct request *r, const char *name, const char *value);
 /* Sets the response body (JSON text owned by the request's arena). */
@@ -102,8 +112,9 @@ const char *http_status_code(int status);
 /* Writes status, headers and body to FastCGI. */
 void http_send(struct request *r, int status);
 
-/* Maps a negative errno from db/password modules to a recorded error:
- * -EAGAIN/-EBUSY -> 503 UNAVAILABLE, anything else -> 500. */
+/* Maps an error result of the data layer (store.h) to its answer:
+ * -EAGAIN (database unreachable) and -EBUSY (contention) 503 with
+ * Retry-After, anything else 500. The cause goes to the access log. */
 int http_from_errno(struct request *r, int err);
 
 /* Validation helpers for JSON bodies; each returns 0 or a recorded 422. */

@@ -18,6 +18,8 @@
 
 #include "config.h"
 #include "db.h"
+#include "migrate.h"
+#include "store.h"
 #include "log.h"
 #include "password.h"
 #include "worker.h"
@@ -108,11 +110,11 @@ check_schema(const struct config *cfg)
 			"database unavailable at start; serving 503 until it is back");
 		goto out;
 	}
-	if (db_schema_version(db, &v) < 0 || v < DB_SCHEMA_VERSION) {
+	if (store_schema_version(db, &v) < 0 || v < SCHEMA_VERSION) {
 		log_error(NULL,
 			  "the database schema is at version %lld, this build "
 			  "needs %d: run `todod migrate` first",
-			  v, DB_SCHEMA_VERSION);
+			  v, SCHEMA_VERSION);
 		r = -1;
 	}
 out:
@@ -166,7 +168,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(cmd, "migrate") == 0) {
-		code = db_migrate(cfg, cfg->sql_dir) == 0 ? 0 : 1;
+		code = migrate_run(cfg, cfg->sql_dir) == 0 ? 0 : 1;
 		goto out_lib;
 	}
 

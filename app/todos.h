@@ -3,7 +3,6 @@
 #ifndef TODOD_TODOS_H
 #define TODOD_TODOS_H
 
-struct db;
 struct request;
 
 int todos_list(struct request *r);
@@ -12,8 +11,5 @@ int todos_get(struct request *r);
 int todos_replace(struct request *r);
 int todos_patch(struct request *r);
 int todos_delete(struct request *r);
-
-/* Deletes idempotency keys older than their retention; errors are logged. */
-void todos_purge_idempotency(struct db *db, long long now_ms);
 
 #endif

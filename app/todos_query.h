@@ -15,8 +15,8 @@ struct query_param;
 #define TQ_Q_MAX 200 /* characters */
 
 /* The columns of one todo, in the order the data layer binds them. */
-#define TQ_TODO_COLUMNS                                                    \
-	"id, title, description, completed, priority, due_at, version,"    \
+#define TQ_TODO_COLUMNS                                                 \
+	"id, title, description, completed, priority, due_at, version," \
 	" created_at, updated_at"
 
 enum tq_sort {
@@ -30,7 +30,7 @@ enum tq_sort {
 struct todos_query {
 	bool has_completed, has_priority, has_q;
 	bool completed;
-	int priority;     /* rank: 0 low, 1 normal, 2 high */
+	int priority; /* rank: 0 low, 1 normal, 2 high */
 	const char *like; /* '%' q '%', LIKE metacharacters escaped by '!' */
 	size_t like_len;
 	enum tq_sort sort;
@@ -46,13 +46,13 @@ struct tq_error {
 
 /* Parses decoded query parameters (http_query_parse). Unknown names are
  * ignored; a known one twice, badly encoded (value NULL) or out of range
- * is refused. Strings point into qp or into a's memory. Returns 0 with
+ * is refused. The LIKE pattern and messages live in a's memory. Returns 0 with
  * *ret filled, -EINVAL with *ret_err filled, or -ENOMEM. */
 int todos_query_parse(struct arena *a, const struct query_param *qp, size_t n,
 		      struct todos_query *ret, struct tq_error *ret_err);
 
 enum tq_kind {
-	TQ_PAGE,  /* TQ_TODO_COLUMNS and the filtered total, LIMIT ? OFFSET ? */
+	TQ_PAGE, /* TQ_TODO_COLUMNS and the filtered total, LIMIT ? OFFSET ? */
 	TQ_COUNT, /* COUNT(*) of the filtered set alone */
 	TQ_KIND_MAX
 };
@@ -66,7 +66,7 @@ enum tq_value_type { TQ_INT, TQ_STR };
 
 struct tq_value {
 	enum tq_value_type type;
-	long long i;   /* TQ_INT */
+	long long i; /* TQ_INT */
 	const char *s; /* TQ_STR, not NUL-terminated */
 	size_t len;
 };
@@ -83,9 +83,10 @@ struct tq_statement {
 };
 
 /* Builds the statement of kind for q over the todos of user uid (the
- * first condition is always user_id = ?). Returns 0 with *ret filled, or
- * -ENOSPC if the text or the values would not fit (never for a query
- * that todos_query_parse made). */
+ * first condition is always user_id = ?). Returns 0 with *ret filled,
+ * -EINVAL for a struct no parse makes (sort or kind out of range, has_q
+ * without a pattern), or -ENOSPC if the text or the values would not fit
+ * (never for a query that todos_query_parse made). */
 int todos_query_build(const struct todos_query *q, long long uid,
 		      enum tq_kind kind, struct tq_statement *ret);
 

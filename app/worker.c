@@ -25,7 +25,7 @@
 #include "log.h"
 #include "router.h"
 #include "routes.h"
-#include "todos.h"
+#include "store.h"
 #include "util.h"
 
 struct worker {
@@ -112,12 +112,11 @@ handle(struct worker *w)
 				http_header(&r, "Allow", allow);
 			}
 			status = http_error(
-				&r, 405, "METHOD_NOT_ALLOWED",
+				&r, 405,
 				"The method is not allowed for this resource.",
 				NULL);
 		} else {
-			status = http_error(&r, 404, "NOT_FOUND",
-					    "No such resource.", NULL);
+			status = http_error(&r, 404, "No such resource.", NULL);
 		}
 		r.route = "-";
 		goto send;
@@ -140,7 +139,7 @@ handle(struct worker *w)
 	    (r.method == HTTP_GET || r.method == HTTP_HEAD)) {
 		/* The connection died under a safe request (MariaDB restarted
 		 * since this worker last used it): reconnect and run it again. */
-		r.err_code = r.err_message = r.err_field = NULL;
+		r.err_code = r.err_message = r.err_field = r.err_cause = NULL;
 		r.body = NULL;
 		r.body_len = 0;
 		r.nheaders = nh0;
@@ -150,8 +149,10 @@ handle(struct worker *w)
 send:
 	http_send(&r, status);
 	if (status >= 500)
-		log_error(r.reqid, "%s %s -> %d %s", r.method_name, r.route,
-			  status, r.err_code ? r.err_code : "");
+		log_error(r.reqid, "%s %s -> %d %s (%s) %lldms", r.method_name,
+			  r.route, status, r.err_code ? r.err_code : "",
+			  r.err_cause ? r.err_cause : "-",
+			  time_now_ms() - start);
 	else
 		log_info(r.reqid, "%s %s -> %d %lldms", r.method_name, r.route,
 			 status, time_now_ms() - start);
@@ -192,7 +193,7 @@ worker_main(void *arg)
 		if (now - last > 60000 && atomic_compare_exchange_strong(
 						  &last_purge_ms, &last, now)) {
 			db_clear_lost(w->db);
-			todos_purge_idempotency(w->db, now);
+			store_idem_purge(w->db, now);
 		}
 	}
 	FCGX_Finish_r(&w->req);

@@ -236,12 +236,47 @@ test_request(void)
 	       "http_param prefix is no match");
 	is_str(http_param(&r, "NONE"), NULL, "http_param of a missing name");
 
-	is_int(http_error(&r, 422, "VALIDATION_FAILED", "bad", "title"), 422,
+	is_int(http_error(&r, 422, "bad", "title"), 422,
 	       "http_error returns the status");
 	ok(strcmp(r.err_code, "VALIDATION_FAILED") == 0 &&
 		   strcmp(r.err_message, "bad") == 0 &&
 		   strcmp(r.err_field, "title") == 0,
-	   "http_error records code, message and field");
+	   "http_error records the status's code, message and field");
+	{
+		/* Every status the contract names has its code. */
+		static const struct {
+			int status;
+			const char *code;
+		} table[] = {
+			{400, "INVALID_JSON"},
+			{401, "UNAUTHORIZED"},
+			{403, "INVALID_ORIGIN"},
+			{404, "NOT_FOUND"},
+			{405, "METHOD_NOT_ALLOWED"},
+			{409, "CONFLICT"},
+			{413, "BODY_TOO_LARGE"},
+			{415, "UNSUPPORTED_MEDIA_TYPE"},
+			{422, "VALIDATION_FAILED"},
+			{429, "TOO_MANY_REQUESTS"},
+			{500, "INTERNAL_ERROR"},
+			{503, "UNAVAILABLE"},
+		};
+
+		for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+			http_error(&r, table[i].status, NULL, NULL);
+			is_str(r.err_code, table[i].code,
+			       "the contract's code for the status");
+		}
+	}
+	is_int(http_bad_login(&r), 401, "http_bad_login is 401");
+	is_str(r.err_code, "INVALID_EMAIL_OR_PASSWORD",
+	       "http_bad_login's code");
+	is_int(http_user_exists(&r), 422, "http_user_exists is 422");
+	is_str(r.err_code, "USER_ALREADY_EXISTS", "http_user_exists's code");
+	is_str(r.err_field, "email", "http_user_exists names email");
+	is_int(http_no_todo(&r), 404, "http_no_todo is 404");
+	is_int(http_if_match_failed(&r), 409, "http_if_match_failed is 409");
+	is_str(r.err_code, "CONFLICT", "http_if_match_failed's code");
 	is_int(http_body(&r, 201, "{}", 2), 201,
 	       "http_body returns the status");
 	ok(r.body && r.body_len == 2, "http_body records the body");
@@ -254,7 +289,9 @@ test_request(void)
 	memset(&r, 0, sizeof(r));
 	is_int(http_from_errno(&r, -EAGAIN), 503, "-EAGAIN is 503");
 	is_str(r.err_code, "UNAVAILABLE", "-EAGAIN is UNAVAILABLE");
+	is_str(r.err_cause, "database unreachable", "-EAGAIN's cause");
 	is_int(http_from_errno(&r, -EBUSY), 503, "-EBUSY is 503");
+	is_str(r.err_cause, "contention", "-EBUSY's cause is contention");
 	is_int(http_from_errno(&r, -EIO), 500, "-EIO is 500");
 	is_str(r.err_code, "INTERNAL_ERROR", "-EIO is INTERNAL_ERROR");
 
