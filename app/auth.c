@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <json-c/json.h>
@@ -20,6 +21,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "password.h"
+#include "revoke.h"
 #include "store.h"
 #include "util.h"
 
@@ -38,7 +40,22 @@ static int issue(struct request *r, const char *sub, char **ret_token);
 static void set_cookie(struct request *r, const char *token);
 static int normalize_email(struct request *r, const char *s, size_t len,
 			   char *out, size_t *out_len);
-static int signed_in(struct request *r, int status, const struct store_user *u);
+static int signed_in(struct request *r, int status, bool redirect,
+		     const struct store_user *u);
+static const unsigned char *token_key(const struct jwt_claims *c,
+				      unsigned char bytes[16],
+				      long long *ret_units);
+static int new_password(struct request *r, struct json_object *body,
+			const char *field, const char **ret, size_t *ret_len);
+static int check_name(struct request *r, struct json_object *body,
+		      const char **ret, size_t *ret_len);
+static int current_user(struct request *r, struct store_user *u);
+static int account_gone(struct request *r);
+static int hash_password(struct request *r, const char *pw, size_t len,
+			 char ret_hash[PASSWORD_HASH_LEN + 1]);
+static int password_check(struct request *r, const char *pw, size_t len,
+			  const char *hash);
+static long long revocation_expiry(const struct request *r);
 static int busy(struct request *r);
 
 static const char *
@@ -94,13 +111,30 @@ find_token(struct request *r, const char **ret, size_t *ret_len)
 	return 0;
 }
 
-/* 0 with the claims of a valid token, 401 recorded otherwise. */
+/* The revocation key of verified claims: the jti's bytes (NULL when the
+ * token has none) and the token's time in revoke.h's units (a token
+ * without a jti counts from the start of its iat second). */
+static const unsigned char *
+token_key(const struct jwt_claims *c, unsigned char bytes[16],
+	  long long *ret_units)
+{
+	if (c->jti[0] && jwt_jti_parse(c->jti, bytes, ret_units) == 0)
+		return bytes;
+	*ret_units = c->iat * 1000 * 4096;
+	return NULL;
+}
+
+/* 0 with the claims of a valid token that is not revoked, 401 recorded
+ * otherwise. The revocations are this process's set in memory: no
+ * database read. */
 static int
 authenticate(struct request *r, struct jwt_claims *ret_claims)
 {
 	const char *tok = NULL;
+	unsigned char jti[16];
+	const unsigned char *key;
 	size_t len = 0;
-	long long uid;
+	long long uid, units;
 
 	if (!find_token(r, &tok, &len))
 		return http_error(r, 401, "Authentication is required.", NULL);
@@ -108,6 +142,9 @@ authenticate(struct request *r, struct jwt_claims *ret_claims)
 	    parse_id(ret_claims->sub, strlen(ret_claims->sub), &uid) < 0)
 		return http_error(r, 401, "The token is invalid or expired.",
 				  NULL);
+	key = token_key(ret_claims, jti, &units);
+	if (revoke_check(uid, key, units))
+		return http_error(r, 401, "The token has been revoked.", NULL);
 	r->user_id = uid;
 	return 0;
 }
@@ -184,11 +221,21 @@ user_json(struct jbuf *b, const struct store_user *u)
 	jb_lit(b, "\"}");
 }
 
+/* A new token for sub; its jti is a UUIDv7 of revoke_clock(), so it
+ * sorts after every revocation this process has made. */
 static int
 issue(struct request *r, const char *sub, char **ret_token)
 {
-	char *tok = NULL;
-	int rc = jwt_sign(&r->cfg->jwt, sub, time(NULL), &tok);
+	unsigned char rnd[8];
+	char jti[JWT_JTI_LEN + 1], *tok = NULL;
+	int rc;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		log_error(r->reqid, "getrandom failed");
+		return http_internal(r);
+	}
+	jwt_jti_format(revoke_clock(), rnd, jti);
+	rc = jwt_sign(&r->cfg->jwt, sub, jti, time(NULL), &tok);
 
 	if (rc < 0) {
 		log_error(r->reqid, "jwt_sign failed: %d", rc);
@@ -308,7 +355,8 @@ busy(struct request *r)
 /* The answer of sign-up (201) and sign-in (200): a new token, the cookie,
  * and {"token", "user"} (sign-in adds Better Auth's "redirect": false). */
 static int
-signed_in(struct request *r, int status, const struct store_user *u)
+signed_in(struct request *r, int status, bool redirect,
+	  const struct store_user *u)
 {
 	char *token = NULL, sub[24];
 	struct jbuf b;
@@ -319,13 +367,94 @@ signed_in(struct request *r, int status, const struct store_user *u)
 		return rc;
 	set_cookie(r, token);
 	jb_init(&b, r->arena, 1024);
-	jb_lit(&b, status == 200 ? "{\"redirect\":false,\"token\":"
-				 : "{\"token\":");
+	jb_lit(&b, redirect ? "{\"redirect\":false,\"token\":" : "{\"token\":");
 	jb_cstr(&b, token);
 	jb_lit(&b, ",\"user\":");
 	user_json(&b, u);
 	jb_lit(&b, "}");
 	return http_body_jbuf(r, status, &b);
+}
+
+/* The body's field holding a new password: 8 to 128 characters, not on
+ * the list of common passwords. 0 or a recorded 422. */
+static int
+new_password(struct request *r, struct json_object *body, const char *field,
+	     const char **ret, size_t *ret_len)
+{
+	struct json_object *v;
+	const char *pw;
+	size_t len;
+	long count;
+	int rc;
+
+	if (!json_object_object_get_ex(body, field, &v))
+		return http_error(
+			r, 422,
+			arena_printf(r->arena, "%s is required.", field),
+			field);
+	if ((rc = http_json_string(r, v, field, &pw, &len)))
+		return rc;
+	count = utf8_count(pw, len);
+	if (count < PASSWORD_MIN_CHARS || count > PASSWORD_MAX_CHARS)
+		return http_error(
+			r, 422,
+			arena_printf(r->arena,
+				     "%s must be 8 to 128 characters.", field),
+			field);
+	if (password_is_common(pw, len))
+		return http_error(
+			r, 422,
+			arena_printf(r->arena,
+				     "%s is too common: it is on a "
+				     "list of passwords that attackers "
+				     "try first. Choose another.",
+				     field),
+			field);
+	*ret = pw;
+	*ret_len = len;
+	return 0;
+}
+
+/* Hashes a new password: 0, or a recorded 429 (every hashing slot and
+ * waiting place taken) or 500. */
+static int
+hash_password(struct request *r, const char *pw, size_t len,
+	      char ret_hash[PASSWORD_HASH_LEN + 1])
+{
+	int rc = password_hash(pw, len, ret_hash);
+
+	if (rc == -EBUSY)
+		return busy(r);
+	if (rc < 0) {
+		log_error(r->reqid, "password_hash failed: %d", rc);
+		return http_internal(r);
+	}
+	return 0;
+}
+
+/* The body's name: 1 to 100 characters after trimming. */
+static int
+check_name(struct request *r, struct json_object *body, const char **ret,
+	   size_t *ret_len)
+{
+	struct json_object *v;
+	const char *name;
+	size_t len;
+	long count;
+	int rc;
+
+	if (!json_object_object_get_ex(body, "name", &v))
+		return http_error(r, 422, "name is required.", "name");
+	if ((rc = http_json_string(r, v, "name", &name, &len)))
+		return rc;
+	name = str_trim(name, &len);
+	count = utf8_count(name, len);
+	if (count < 1 || count > NAME_MAX_CHARS)
+		return http_error(r, 422, "name must be 1 to 100 characters.",
+				  "name");
+	*ret = name;
+	*ret_len = len;
+	return 0;
 }
 
 int
@@ -338,7 +467,6 @@ auth_sign_up(struct request *r)
 	size_t name_len = 0, email_len = 0, pw_len = 0, slen;
 	char email_norm[EMAIL_MAX + 1], hash[PASSWORD_HASH_LEN + 1];
 	struct store_user u;
-	long count;
 	int rc;
 
 	if ((rc = login_csrf(r)) || (rc = http_read_json(r, &body)) ||
@@ -347,44 +475,23 @@ auth_sign_up(struct request *r)
 	if (json_object_object_get_ex(body, "callbackURL", &v) &&
 	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
 		return rc;
-	if (!json_object_object_get_ex(body, "name", &v))
-		return http_error(r, 422, "name is required.", "name");
-	if ((rc = http_json_string(r, v, "name", &name, &name_len)))
+	if ((rc = check_name(r, body, &name, &name_len)))
 		return rc;
-	name = str_trim(name, &name_len);
-	count = utf8_count(name, name_len);
-	if (count < 1 || count > NAME_MAX_CHARS)
-		return http_error(r, 422, "name must be 1 to 100 characters.",
-				  "name");
 	if (!json_object_object_get_ex(body, "email", &v))
 		return http_error(r, 422, "email is required.", "email");
 	if ((rc = http_json_string(r, v, "email", &email, &email_len)) ||
 	    (rc = normalize_email(r, email, email_len, email_norm, &email_len)))
 		return rc;
-	if (!json_object_object_get_ex(body, "password", &v))
-		return http_error(r, 422, "password is required.", "password");
-	if ((rc = http_json_string(r, v, "password", &pw, &pw_len)))
+	if ((rc = new_password(r, body, "password", &pw, &pw_len)) ||
+	    (rc = hash_password(r, pw, pw_len, hash)))
 		return rc;
-	count = utf8_count(pw, pw_len);
-	if (count < PASSWORD_MIN_CHARS || count > PASSWORD_MAX_CHARS)
-		return http_error(r, 422,
-				  "password must be 8 to 128 characters.",
-				  "password");
-
-	rc = password_hash(pw, pw_len, hash);
-	if (rc == -EBUSY)
-		return busy(r);
-	if (rc < 0) {
-		log_error(r->reqid, "password_hash failed: %d", rc);
-		return http_internal(r);
-	}
 	rc = store_user_insert(r->db, r->reqid, email_norm, email_len, name,
 			       name_len, hash, time_now_ms(), &u);
 	if (rc == -EEXIST)
 		return http_user_exists(r);
 	if (rc < 0)
 		return http_from_errno(r, rc);
-	return signed_in(r, 201, &u);
+	return signed_in(r, 201, false, &u);
 }
 
 int
@@ -444,21 +551,47 @@ auth_sign_in(struct request *r)
 	if (rc != 0 || !found)
 		return http_bad_login(r);
 
-	return signed_in(r, 200, &u);
+	return signed_in(r, 200, true, &u);
+}
+
+/* How long a revocation made now matters: until every token issued
+ * before it has expired, clock skew included. */
+static long long
+revocation_expiry(const struct request *r)
+{
+	return time_now_ms() + (r->cfg->jwt_ttl + r->cfg->jwt_skew) * 1000;
 }
 
 int
 auth_sign_out(struct request *r)
 {
 	static const char ok[] = "{\"success\":true}";
+	struct jwt_claims claims;
+	unsigned char jti[16];
 	const char *tok;
 	size_t len;
+	int rc;
 
 	/* A cookie-carrying sign-out from a foreign page is refused, so no
 	 * other site can log the user out. */
 	if (find_token(r, &tok, &len) && r->via_cookie && !origin_ok(r))
 		return http_invalid_origin(r);
 	set_cookie(r, NULL);
+	/* The presented token, when valid, stops working everywhere; the
+	 * user's other tokens do not. A token without a jti (none of ours)
+	 * can only be ended by revoke-sessions. */
+	if (authenticate(r, &claims) == 0 && claims.jti[0] &&
+	    jwt_jti_parse(claims.jti, jti, &(long long){0}) == 0) {
+		long long cutoff = revoke_clock();
+		long long expires = (claims.exp + r->cfg->jwt_skew) * 1000;
+
+		rc = store_revocation_add(r->db, r->reqid, r->user_id, jti,
+					  cutoff, expires);
+		if (rc < 0)
+			return http_from_errno(r, rc);
+		revoke_add(r->user_id, jti, cutoff, expires);
+	}
+	r->err_code = r->err_message = r->err_field = NULL;
 	return http_body(r, 200, ok, sizeof(ok) - 1);
 }
 
@@ -498,12 +631,194 @@ auth_token(struct request *r)
 	struct jbuf b;
 	int rc;
 
-	if ((rc = authenticate(r, &claims)) ||
-	    (rc = issue(r, claims.sub, &token)))
+	if ((rc = authenticate(r, &claims)))
+		return rc;
+	/* Minting from a token this process has not yet heard was revoked
+	 * would undo the revocation: this route alone asks the table. */
+	{
+		unsigned char jti[16];
+		long long units;
+		const unsigned char *key = token_key(&claims, jti, &units);
+
+		rc = store_revocation_check(r->db, r->reqid, r->user_id, key,
+					    units, time_now_ms());
+		if (rc < 0)
+			return http_from_errno(r, rc);
+		if (rc > 0)
+			return http_error(r, 401, "The token has been revoked.",
+					  NULL);
+	}
+	if ((rc = issue(r, claims.sub, &token)))
 		return rc;
 	jb_init(&b, r->arena, 512);
 	jb_lit(&b, "{\"token\":");
 	jb_cstr(&b, token);
 	jb_lit(&b, "}");
 	return http_body_jbuf(r, 200, &b);
+}
+
+/* A valid token whose user has been deleted. */
+static int
+account_gone(struct request *r)
+{
+	r->token_presented = true;
+	return http_error(r, 401, "The account of this token no longer exists.",
+			  NULL);
+}
+
+/* The authenticated caller's row: 0 with *u, or a recorded error (401
+ * when the account no longer exists). */
+static int
+current_user(struct request *r, struct store_user *u)
+{
+	int rc = store_user_by_id(r->db, r->reqid, r->user_id, u);
+
+	if (rc < 0)
+		return http_from_errno(r, rc);
+	if (rc == 0)
+		return account_gone(r);
+	return 0;
+}
+
+/* pw against the stored hash, at a sign-in's cost: 0 on a match, or a
+ * recorded 401 INVALID_EMAIL_OR_PASSWORD (429, 500). */
+static int
+password_check(struct request *r, const char *pw, size_t len, const char *hash)
+{
+	int rc;
+
+	if (utf8_count(pw, len) > PASSWORD_MAX_CHARS)
+		return http_bad_login(r);
+	rc = password_verify(pw, len, hash);
+	if (rc == -EBUSY)
+		return busy(r);
+	if (rc == -ENOMEM || rc == -EIO) {
+		log_error(r->reqid, "password_verify failed: %d", rc);
+		return http_internal(r);
+	}
+	return rc == 0 ? 0 : http_bad_login(r);
+}
+
+int
+auth_change_password(struct request *r)
+{
+	static const char *const allowed[] = {"currentPassword", "newPassword",
+					      "revokeOtherSessions", NULL};
+	struct json_object *body = NULL, *v;
+	const char *cur = NULL, *pw = NULL;
+	size_t cur_len = 0, pw_len = 0;
+	char hash[PASSWORD_HASH_LEN + 1];
+	struct store_user u;
+	long long cutoff, now;
+	int rc;
+
+	if ((rc = http_read_json(r, &body)) ||
+	    (rc = http_json_known(r, body, allowed)))
+		return rc;
+	if (json_object_object_get_ex(body, "revokeOtherSessions", &v) &&
+	    !json_object_is_type(v, json_type_boolean))
+		return http_error(r, 422,
+				  "revokeOtherSessions must be a boolean.",
+				  "revokeOtherSessions");
+	if (!json_object_object_get_ex(body, "currentPassword", &v))
+		return http_error(r, 422, "currentPassword is required.",
+				  "currentPassword");
+	if ((rc = http_json_string(r, v, "currentPassword", &cur, &cur_len)) ||
+	    (rc = new_password(r, body, "newPassword", &pw, &pw_len)) ||
+	    (rc = current_user(r, &u)) ||
+	    (rc = password_check(r, cur, cur_len, u.hash)) ||
+	    (rc = hash_password(r, pw, pw_len, hash)))
+		return rc;
+	/* Every token issued before now stops working, whatever
+	 * revokeOtherSessions says: after a leak, the attacker's too. */
+	now = time_now_ms();
+	cutoff = revoke_clock();
+	rc = store_user_set_password(r->db, r->reqid, r->user_id, u.hash, hash,
+				     now, cutoff, revocation_expiry(r));
+	if (rc == -ECANCELED)
+		/* Another change won: this current password is no longer. */
+		return http_bad_login(r);
+	if (rc < 0)
+		return http_from_errno(r, rc);
+	if (rc == 0)
+		return current_user(r, &u);
+	revoke_add(r->user_id, NULL, cutoff, revocation_expiry(r));
+	u.updated_ms = now;
+	return signed_in(r, 200, false, &u);
+}
+
+int
+auth_update_user(struct request *r)
+{
+	static const char ok[] = "{\"status\":true}";
+	static const char *const allowed[] = {"name", NULL};
+	struct json_object *body = NULL;
+	const char *name = NULL;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = http_read_json(r, &body)) ||
+	    (rc = http_json_known(r, body, allowed)) ||
+	    (rc = check_name(r, body, &name, &len)))
+		return rc;
+	rc = store_user_rename(r->db, r->reqid, r->user_id, name, len,
+			       time_now_ms());
+	if (rc < 0)
+		return http_from_errno(r, rc);
+	if (rc == 0)
+		return account_gone(r);
+	return http_body(r, 200, ok, sizeof(ok) - 1);
+}
+
+int
+auth_delete_user(struct request *r)
+{
+	static const char ok[] =
+		"{\"success\":true,\"message\":\"User deleted\"}";
+	static const char *const allowed[] = {"password", "callbackURL", NULL};
+	struct json_object *body = NULL, *v;
+	const char *pw = NULL, *s;
+	size_t len = 0, slen;
+	struct store_user u;
+	long long cutoff;
+	int rc;
+
+	if ((rc = http_read_json(r, &body)) ||
+	    (rc = http_json_known(r, body, allowed)))
+		return rc;
+	if (json_object_object_get_ex(body, "callbackURL", &v) &&
+	    (rc = http_json_string(r, v, "callbackURL", &s, &slen)))
+		return rc;
+	if (!json_object_object_get_ex(body, "password", &v))
+		return http_error(r, 422, "password is required.", "password");
+	if ((rc = http_json_string(r, v, "password", &pw, &len)) ||
+	    (rc = current_user(r, &u)) ||
+	    (rc = password_check(r, pw, len, u.hash)))
+		return rc;
+	cutoff = revoke_clock();
+	rc = store_user_delete(r->db, r->reqid, r->user_id, cutoff,
+			       revocation_expiry(r));
+	if (rc < 0)
+		return http_from_errno(r, rc);
+	if (rc == 0)
+		return current_user(r, &u);
+	revoke_add(r->user_id, NULL, cutoff, revocation_expiry(r));
+	set_cookie(r, NULL);
+	return http_body(r, 200, ok, sizeof(ok) - 1);
+}
+
+int
+auth_revoke_sessions(struct request *r)
+{
+	static const char ok[] = "{\"status\":true}";
+	long long cutoff = revoke_clock();
+	int rc;
+
+	rc = store_revocation_add(r->db, r->reqid, r->user_id, NULL, cutoff,
+				  revocation_expiry(r));
+	if (rc < 0)
+		return http_from_errno(r, rc);
+	revoke_add(r->user_id, NULL, cutoff, revocation_expiry(r));
+	set_cookie(r, NULL);
+	return http_body(r, 200, ok, sizeof(ok) - 1);
 }

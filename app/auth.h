@@ -15,5 +15,10 @@ int auth_sign_in(struct request *r);
 int auth_sign_out(struct request *r);
 int auth_get_session(struct request *r);
 int auth_token(struct request *r);
+/* Account management (ROUTE_AUTH): Better Auth's routes and shapes. */
+int auth_change_password(struct request *r);
+int auth_update_user(struct request *r);
+int auth_delete_user(struct request *r);
+int auth_revoke_sessions(struct request *r);
 
 #endif

@@ -91,6 +91,18 @@ static const struct option options[] = {
 	 "each). At most half the workers may be busy with passwords (computing\n"
 	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
 	 "cannot starve the todo routes."},
+	{"common_passwords_file", STR(common_passwords_file),
+	 "/usr/share/john/password.lst", 0, 0,
+	 "A list of common passwords, one a line (Debian's john-data), that\n"
+	 "sign-up and change-password refuse (case-insensitively, after NFKC);\n"
+	 "lines starting with \"#!comment:\" are skipped. Empty: no list."},
+	{"revocation_poll_ms", NUM(revocation_poll_ms), "1000", 100, 10000,
+	 "How often each process reads new token revocations (sign-out,\n"
+	 "revoke-sessions, password change, account deletion) from the\n"
+	 "database; a revoked token is refused everywhere within this time."},
+	{"revocation_max", NUM(revocation_max), "100000", 1000, 10000000,
+	 "Revoked tokens kept in memory (about 64 bytes each); past it a\n"
+	 "revoked token's user loses every token issued before it instead."},
 	{"log_level", STR(log_level), "info", 0, 0,
 	 "error, warn, info or debug."},
 	{"sql_dir", STR(sql_dir), "sql", 0, 0,

@@ -36,6 +36,9 @@ struct config {
 	bool cookie_secure;
 	long body_limit;
 	long scrypt_concurrency;
+	char common_passwords_file[256];
+	long revocation_poll_ms;
+	long revocation_max;
 	char log_level[16];
 	char sql_dir[256];
 

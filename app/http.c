@@ -16,7 +16,6 @@
 #include "util.h"
 
 static void json_put(void *obj);
-static int hexval(char c);
 static int decode(struct arena *a, const char *s, size_t n, const char **ret,
 		  size_t *ret_len);
 
@@ -270,18 +269,6 @@ http_read_json(struct request *r, struct json_object **ret)
 }
 
 static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 decode(struct arena *a, const char *s, size_t n, const char **ret,
        size_t *ret_len)
 {
@@ -296,8 +283,8 @@ decode(struct arena *a, const char *s, size_t n, const char **ret,
 
 			if (n - i < 3)
 				return -EINVAL;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
+			hi = hex_digit(s[i + 1]);
+			lo = hex_digit(s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -EINVAL;
 			out[o++] = (char)(hi << 4 | lo);

@@ -18,6 +18,7 @@
 #include <jwt.h>
 
 #include "jwt.h"
+#include "util.h"
 
 #define JSON_DEPTH 8 /* headers and claims are flat objects */
 #define HS256_LEN 32 /* bytes of an HMAC-SHA256 */
@@ -340,6 +341,16 @@ check_claims(const struct jwt_config *cfg, const char *json, time_t now,
 		goto out;
 	memcpy(c.sub, json_object_get_string(v), sub_len);
 	c.sub[sub_len] = '\0';
+	if (json_object_object_get_ex(claims, "jti", &v)) {
+		unsigned char b[16];
+		long long units;
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    json_object_get_string_len(v) != JWT_JTI_LEN ||
+		    jwt_jti_parse(json_object_get_string(v), b, &units) < 0)
+			goto out;
+		memcpy(c.jti, json_object_get_string(v), JWT_JTI_LEN + 1);
+	}
 	if (cfg->issuer[0] && (!json_object_object_get_ex(claims, "iss", &v) ||
 			       !json_str_eq(v, cfg->issuer)))
 		goto out;
@@ -355,8 +366,69 @@ out:
 }
 
 int
-jwt_sign(const struct jwt_config *cfg, const char *sub, time_t now,
-	 char **ret_token)
+jwt_jti_parse(const char *jti, unsigned char ret_bytes[16],
+	      long long *ret_units)
+{
+	unsigned char b[16];
+	size_t k = 0;
+	long long ms = 0;
+
+	if (strlen(jti) != JWT_JTI_LEN)
+		return -EINVAL;
+	for (size_t i = 0; i < JWT_JTI_LEN; i++) {
+		int hi, lo;
+
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (jti[i] != '-')
+				return -EINVAL;
+			continue;
+		}
+		hi = hex_digit(jti[i]);
+		lo = hex_digit(jti[i + 1]);
+		if (hi < 0 || lo < 0 || i + 1 == 8 || i + 1 == 13 ||
+		    i + 1 == 18 || i + 1 == 23)
+			return -EINVAL;
+		b[k++] = (unsigned char)(hi << 4 | lo);
+		i++;
+	}
+	/* Version 7, RFC 9562 variant. */
+	if ((b[6] >> 4) != 7 || (b[8] >> 6) != 2)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		ms = ms << 8 | b[i];
+	memcpy(ret_bytes, b, 16);
+	*ret_units = ms * 4096 + ((b[6] & 0x0f) << 8 | b[7]);
+	return 0;
+}
+
+void
+jwt_jti_format(long long units, const unsigned char rnd[8],
+	       char out[JWT_JTI_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned long long ms = (unsigned long long)units / 4096;
+	unsigned frac = (unsigned)((unsigned long long)units % 4096);
+	unsigned char b[16];
+	size_t o = 0;
+
+	for (int i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (8 * (5 - i)));
+	b[6] = (unsigned char)(0x70 | frac >> 8);
+	b[7] = (unsigned char)(frac & 0xff);
+	b[8] = (unsigned char)(0x80 | (rnd[0] & 0x3f));
+	memcpy(b + 9, rnd + 1, 7);
+	for (int i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+int
+jwt_sign(const struct jwt_config *cfg, const char *sub, const char *jti,
+	 time_t now, char **ret_token)
 {
 	const struct jwt_key *key;
 	char times[64];
@@ -369,6 +441,13 @@ jwt_sign(const struct jwt_config *cfg, const char *sub, time_t now,
 		return -EINVAL;
 	key = &cfg->keys[0];
 	sub_len = strlen(sub);
+	if (jti) {
+		unsigned char b[16];
+		long long units;
+
+		if (jwt_jti_parse(jti, b, &units) < 0)
+			return -EINVAL;
+	}
 	if (sub_len == 0 || sub_len > JWT_SUB_MAX || !key_usable(key) ||
 	    cfg->ttl <= 0 || (long long)now > LLONG_MAX - cfg->ttl)
 		return -EINVAL;
@@ -385,6 +464,8 @@ jwt_sign(const struct jwt_config *cfg, const char *sub, time_t now,
 		r = jwt_add_header(jwt, "kid", key->kid);
 	if (r == 0)
 		r = jwt_add_grant(jwt, "sub", sub);
+	if (r == 0 && jti)
+		r = jwt_add_grant(jwt, "jti", jti);
 	if (r == 0)
 		r = jwt_add_grants_json(jwt, times);
 	if (r == 0 && cfg->issuer[0])

@@ -22,6 +22,7 @@
 #include "store.h"
 #include "log.h"
 #include "password.h"
+#include "revoke.h"
 #include "worker.h"
 
 static int open_listener(const struct config *cfg);
@@ -184,6 +185,22 @@ main(int argc, char **argv)
 		goto out_lib;
 	if (check_schema(cfg) < 0)
 		goto out_lib;
+	if (cfg->common_passwords_file[0]) {
+		size_t n = 0;
+		int r = password_common_load(cfg->common_passwords_file, &n);
+
+		if (r < 0) {
+			fprintf(stderr,
+				"todod: common_passwords_file: cannot read %s: "
+				"%s\n",
+				cfg->common_passwords_file, strerror(-r));
+			code = 2;
+			goto out_lib;
+		}
+		log_info(NULL, "%zu common passwords refused", n);
+	}
+	if (revoke_init(cfg) < 0)
+		goto out_lib;
 
 	/* Every thread inherits this mask; the main thread takes the signals
 	 * with sigwait, so libfcgi's own handlers (SIGUSR1 and SIGTERM only
@@ -207,6 +224,9 @@ main(int argc, char **argv)
 		    stat(cfg->listen + 5, &st) == 0)
 			listen_ino = st.st_ino;
 	}
+	/* After the mask: the poller thread inherits it. */
+	if (revoke_start(cfg) < 0)
+		goto out_lib;
 	pool = pool_start(cfg, fd);
 	if (!pool)
 		goto out_lib;
@@ -237,6 +257,8 @@ main(int argc, char **argv)
 	log_info(NULL, "stopped");
 	code = 0;
 out_lib:
+	revoke_stop();
+	password_common_free();
 	if (fd >= 0)
 		close(fd);
 	mysql_library_end();

@@ -6,12 +6,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <uninorm.h>
+#include <unicase.h>
 #include <unistr.h>
 
 #include "password.h"
@@ -48,7 +50,8 @@ static void slot_release(void);
 static bool is_ascii(const uint8_t *s, size_t len);
 static int derive(const char *pw, size_t len, const char salt[SALT_HEX],
 		  unsigned char ret_key[KEY_BYTES]);
-static int hex_value(char c);
+static char *fold(const char *s, size_t len);
+static int cmp_str(const void *a, const void *b);
 static int parse_stored(const char *stored, char ret_salt[SALT_HEX],
 			unsigned char ret_key[KEY_BYTES]);
 
@@ -125,18 +128,6 @@ out:
 	return r;
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Splits "salthex:keyhex" (exactly 32 and 128 hex digits). The salt stays
  * text, as Better Auth uses it; the key is decoded. */
 static int
@@ -149,15 +140,15 @@ parse_stored(const char *stored, char ret_salt[SALT_HEX],
 	    stored[SALT_HEX] != ':')
 		return -EINVAL;
 	for (size_t i = 0; i < SALT_HEX; i++)
-		if (hex_value(stored[i]) < 0)
+		if (hex_digit(stored[i]) < 0)
 			return -EINVAL;
 	for (size_t i = 0; i < KEY_HEX; i++)
-		if (hex_value(key[i]) < 0)
+		if (hex_digit(key[i]) < 0)
 			return -EINVAL;
 	memcpy(ret_salt, stored, SALT_HEX);
 	for (size_t i = 0; i < KEY_BYTES; i++)
-		ret_key[i] = (unsigned char)(hex_value(key[2 * i]) << 4 |
-					     hex_value(key[2 * i + 1]));
+		ret_key[i] = (unsigned char)(hex_digit(key[2 * i]) << 4 |
+					     hex_digit(key[2 * i + 1]));
 	return 0;
 }
 
@@ -215,4 +206,126 @@ out:
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(want, sizeof(want));
 	return r;
+}
+
+/* The common passwords, folded, sorted for bsearch; read-only once the
+ * workers run. */
+static char **common;
+static size_t ncommon;
+
+/* NFKC and lower case (Unicode): what both sides of the comparison go
+ * through. A malloc'd NUL-terminated string, or NULL (not UTF-8, or out
+ * of memory). */
+static char *
+fold(const char *s, size_t len)
+{
+	size_t n = 0;
+	uint8_t *low;
+	char *out;
+
+	if (u8_check((const uint8_t *)s, len))
+		return NULL;
+	low = u8_tolower((const uint8_t *)s, len, NULL, UNINORM_NFKC, NULL, &n);
+	if (!low)
+		return NULL;
+	out = malloc(n + 1);
+	if (out) {
+		memcpy(out, low, n);
+		out[n] = '\0';
+	}
+	free(low);
+	return out;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void
+password_common_free(void)
+{
+	for (size_t i = 0; i < ncommon; i++)
+		free(common[i]);
+	free(common);
+	common = NULL;
+	ncommon = 0;
+}
+
+int
+password_common_load(const char *path, size_t *ret_count)
+{
+	FILE *f = fopen(path, "re");
+	char **v = NULL, *line = NULL;
+	size_t n = 0, cap = 0, linecap = 0;
+	ssize_t len;
+	int r = -ENOMEM;
+
+	if (!f)
+		return -errno;
+	while ((len = getline(&line, &linecap, f)) >= 0) {
+		char *folded;
+
+		while (len > 0 &&
+		       (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0 || strncmp(line, "#!comment:", 10) == 0 ||
+		    memchr(line, '\0', (size_t)len))
+			continue;
+		if (!(folded = fold(line, (size_t)len))) {
+			if (errno == ENOMEM)
+				goto out;
+			continue;
+		}
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 1024;
+			char **nv = realloc(v, c * sizeof(*nv));
+
+			if (!nv) {
+				free(folded);
+				goto out;
+			}
+			v = nv;
+			cap = c;
+		}
+		v[n++] = folded;
+	}
+	if (ferror(f)) {
+		r = -EIO;
+		goto out;
+	}
+	qsort(v, n, sizeof(*v), cmp_str);
+	password_common_free();
+	common = v;
+	ncommon = n;
+	v = NULL;
+	n = 0;
+	*ret_count = ncommon;
+	r = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	free(line);
+	fclose(f);
+	return r;
+}
+
+bool
+password_is_common(const char *pw, size_t len)
+{
+	char *key;
+	bool found;
+
+	if (!ncommon)
+		return false;
+	key = fold(pw, len);
+	if (!key)
+		return false;
+	found = bsearch(&key, common, ncommon, sizeof(*common), cmp_str) !=
+		NULL;
+	OPENSSL_cleanse(key, strlen(key));
+	free(key);
+	return found;
 }

@@ -4,6 +4,7 @@
 #ifndef TODOD_PASSWORD_H
 #define TODOD_PASSWORD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PASSWORD_HASH_LEN (32 + 1 + 128) /* without the NUL */
@@ -26,5 +27,17 @@ int password_hash(const char *pw, size_t len,
  * the same scrypt work on a fixed dummy hash and returns -EACCES, so an
  * unknown account cannot be told from a wrong password by timing. */
 int password_verify(const char *pw, size_t len, const char *stored);
+
+/* Loads the list of common passwords at path (one a line; lines starting
+ * with "#!comment:" and lines that are not UTF-8 are skipped), replacing
+ * any list loaded before. *ret_count is how many it holds. Returns 0,
+ * -errno when the file cannot be read, or -ENOMEM. Not thread-safe: call
+ * it before the workers start. */
+int password_common_load(const char *path, size_t *ret_count);
+/* True when pw[0..len) is on the list, compared after NFKC and lower
+ * case. */
+bool password_is_common(const char *pw, size_t len);
+/* Frees the list. */
+void password_common_free(void);
 
 #endif

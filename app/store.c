@@ -21,6 +21,22 @@
 #define IDEM_ATTEMPTS 6
 #define IDEM_PURGE_AFTER_MS (25LL * 3600 * 1000)
 
+/* rc = expr, run again (after a short pause) while it reports a deadlock
+ * or lock wait timeout, WRITE_ATTEMPTS times at most; the last -EBUSY is
+ * logged as contention. expr must be one whole transaction. */
+#define WITH_RETRIES(rc, expr)                                    \
+	do {                                                      \
+		for (int attempt_ = 0; attempt_ < WRITE_ATTEMPTS; \
+		     attempt_++) {                                \
+			if (attempt_)                             \
+				backoff(attempt_);                \
+			if (((rc) = (expr)) != -EBUSY)            \
+				break;                            \
+		}                                                 \
+		if ((rc) == -EBUSY)                               \
+			gave_up(__func__, reqid, WRITE_ATTEMPTS); \
+	} while (0)
+
 enum stmt {
 	STMT_SCHEMA_VERSION,
 	STMT_PING,
@@ -37,6 +53,16 @@ enum stmt {
 	STMT_IDEM_SET,
 	STMT_IDEM_DELETE,
 	STMT_IDEM_PURGE,
+	STMT_USER_SET_PASSWORD,
+	STMT_USER_RENAME,
+	STMT_USER_DELETE,
+	STMT_TODO_DELETE_USER,
+	STMT_IDEM_DELETE_USER,
+	STMT_REVOKE_INSERT,
+	STMT_REVOKE_CHECK,
+	STMT_REVOKE_ALL,
+	STMT_REVOKE_RECENT,
+	STMT_REVOKE_PURGE,
 	STMT_MAX
 };
 
@@ -85,6 +111,30 @@ static const char *const sql[STMT_MAX] = {
 			     " WHERE user_id = ? AND idem_key = ?",
 	[STMT_IDEM_PURGE] =
 		"DELETE FROM idempotency_keys WHERE created_at < ? LIMIT 1000",
+	/* Compare-and-set on the old hash: of concurrent changes that all
+	 * verified the same current password, one wins. */
+	[STMT_USER_SET_PASSWORD] =
+		"UPDATE users SET password_hash = ?, updated_at = ?"
+		" WHERE id = ? AND password_hash = ?",
+	[STMT_USER_RENAME] =
+		"UPDATE users SET name = ?, updated_at = ? WHERE id = ?",
+	[STMT_USER_DELETE] = "DELETE FROM users WHERE id = ?",
+	[STMT_TODO_DELETE_USER] = "DELETE FROM todos WHERE user_id = ?",
+	[STMT_IDEM_DELETE_USER] =
+		"DELETE FROM idempotency_keys WHERE user_id = ?",
+	[STMT_REVOKE_INSERT] = "INSERT INTO revocations (user_id, jti, cutoff,"
+			       " expires_ms) VALUES (?, ?, ?, ?)",
+	[STMT_REVOKE_CHECK] =
+		"SELECT COUNT(*) FROM revocations WHERE user_id = ?"
+		" AND expires_ms > ? AND (jti = ? OR (jti IS NULL AND cutoff > ?))",
+	[STMT_REVOKE_ALL] = "SELECT user_id, jti, cutoff, expires_ms"
+			    " FROM revocations WHERE expires_ms > ?",
+	[STMT_REVOKE_RECENT] =
+		"SELECT user_id, jti, cutoff, expires_ms FROM revocations"
+		" WHERE created_at >= NOW(3) - INTERVAL ? SECOND"
+		" AND expires_ms > ?",
+	[STMT_REVOKE_PURGE] =
+		"DELETE FROM revocations WHERE expires_ms < ? LIMIT 1000",
 };
 
 /* The result columns of one todo (TQ_TODO_COLUMNS) bound over a struct
@@ -134,6 +184,11 @@ static int idem_once(struct db *db, const char *reqid, long long uid,
 		     enum store_idem *ret_outcome);
 static void backoff(int attempt);
 static int gave_up(const char *func, const char *reqid, int attempts);
+static int revocation_insert(struct db *db, const char *reqid, long long uid,
+			     const unsigned char *jti, long long cutoff,
+			     long long expires_ms);
+static int exec_uid(struct db *db, const char *reqid, enum stmt id,
+		    long long uid, long long *ret_rows);
 static void bind_values(const struct tq_statement *s, MYSQL_BIND *p,
 			long long *ints, unsigned long *lens);
 
@@ -457,14 +512,8 @@ store_todo_insert(struct db *db, const char *reqid, long long uid,
 {
 	int rc;
 
-	for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-		if (attempt)
-			backoff(attempt);
-		rc = insert_once(db, reqid, uid, c, ret);
-		if (rc != -EBUSY)
-			return rc;
-	}
-	return gave_up(__func__, reqid, WRITE_ATTEMPTS);
+	WITH_RETRIES(rc, insert_once(db, reqid, uid, c, ret));
+	return rc;
 }
 
 /* One attempt of an update: lock the row, check it, write the new state
@@ -542,14 +591,8 @@ store_todo_update(struct db *db, const char *reqid, long long id, long long uid,
 			return -ECANCELED;
 		return rc;
 	}
-	for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-		if (attempt)
-			backoff(attempt);
-		rc = update_once(db, reqid, id, uid, c, check, ctx, ret);
-		if (rc != -EBUSY)
-			return rc;
-	}
-	return gave_up(__func__, reqid, WRITE_ATTEMPTS);
+	WITH_RETRIES(rc, update_once(db, reqid, id, uid, c, check, ctx, ret));
+	return rc;
 }
 
 static int
@@ -595,14 +638,8 @@ store_todo_delete(struct db *db, const char *reqid, long long id, long long uid,
 {
 	int rc;
 
-	for (int attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
-		if (attempt)
-			backoff(attempt);
-		rc = delete_once(db, reqid, id, uid, check, ctx);
-		if (rc != -EBUSY)
-			return rc;
-	}
-	return gave_up(__func__, reqid, WRITE_ATTEMPTS);
+	WITH_RETRIES(rc, delete_once(db, reqid, id, uid, check, ctx));
+	return rc;
 }
 
 /* One attempt of an idempotent create. The key row is inserted first, in
@@ -810,5 +847,261 @@ store_idem_purge(struct db *db, long long now_ms)
 		return;
 	db_time_from_ms(&cutoff, now_ms - IDEM_PURGE_AFTER_MS);
 	db_bind_time(&p[0], &cutoff, NULL);
+	db_exec(db, st, p, NULL, __func__, NULL);
+}
+
+/* INSERT INTO revocations inside the caller's transaction (or alone). */
+static int
+revocation_insert(struct db *db, const char *reqid, long long uid,
+		  const unsigned char *jti, long long cutoff,
+		  long long expires_ms)
+{
+	unsigned long jti_len = 16;
+	my_bool jti_null = jti == NULL;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[4];
+	int rc;
+
+	if ((rc = stmt(db, STMT_REVOKE_INSERT, __func__, reqid, &st)))
+		return rc;
+	db_bind_ll(&p[0], &uid, NULL);
+	db_bind_blob(&p[1], jti ? (const void *)jti : "", &jti_len);
+	p[1].is_null = &jti_null;
+	db_bind_ll(&p[2], &cutoff, NULL);
+	db_bind_ll(&p[3], &expires_ms, NULL);
+	return db_exec(db, st, p, NULL, __func__, reqid);
+}
+
+int
+store_revocation_add(struct db *db, const char *reqid, long long uid,
+		     const unsigned char *jti, long long cutoff,
+		     long long expires_ms)
+{
+	int rc;
+
+	WITH_RETRIES(
+		rc, revocation_insert(db, reqid, uid, jti, cutoff, expires_ms));
+	return rc;
+}
+
+/* Runs statement id with one bound id (uid) inside the caller's
+ * transaction; *ret_rows the rows it changed. */
+static int
+exec_uid(struct db *db, const char *reqid, enum stmt id, long long uid,
+	 long long *ret_rows)
+{
+	MYSQL_STMT *st;
+	MYSQL_BIND p[1];
+	int rc;
+
+	if ((rc = stmt(db, id, __func__, reqid, &st)))
+		return rc;
+	db_bind_ll(&p[0], &uid, NULL);
+	if ((rc = db_exec(db, st, p, NULL, __func__, reqid)))
+		return rc;
+	if (ret_rows)
+		*ret_rows = db_affected(st);
+	return 0;
+}
+
+static int
+set_password_once(struct db *db, const char *reqid, long long uid,
+		  const char *old_hash, const char *new_hash, long long now_ms,
+		  long long cutoff, long long expires_ms)
+{
+	unsigned long l_old = strlen(old_hash), l_new = strlen(new_hash);
+	MYSQL_TIME now;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[4];
+	int rc;
+
+	if ((rc = db_begin(db, __func__, reqid)))
+		return rc;
+	if ((rc = stmt(db, STMT_USER_SET_PASSWORD, __func__, reqid, &st)))
+		goto fail;
+	db_time_from_ms(&now, now_ms);
+	db_bind_str(&p[0], new_hash, &l_new);
+	db_bind_time(&p[1], &now, NULL);
+	db_bind_ll(&p[2], &uid, NULL);
+	db_bind_str(&p[3], old_hash, &l_old);
+	if ((rc = db_exec(db, st, p, NULL, __func__, reqid)))
+		goto fail;
+	if (db_affected(st) != 1) {
+		rc = -ECANCELED; /* changed meanwhile, or gone */
+		goto fail;
+	}
+	if ((rc = revocation_insert(db, reqid, uid, NULL, cutoff,
+				    expires_ms)) ||
+	    (rc = db_commit(db, __func__, reqid)))
+		goto fail;
+	return 1;
+fail:
+	db_rollback(db, reqid);
+	return rc;
+}
+
+int
+store_user_set_password(struct db *db, const char *reqid, long long uid,
+			const char *old_hash, const char *new_hash,
+			long long now_ms, long long cutoff,
+			long long expires_ms)
+{
+	int rc;
+
+	WITH_RETRIES(rc, set_password_once(db, reqid, uid, old_hash, new_hash,
+					   now_ms, cutoff, expires_ms));
+	return rc;
+}
+
+int
+store_user_rename(struct db *db, const char *reqid, long long uid,
+		  const char *name, size_t name_len, long long now_ms)
+{
+	struct store_user u;
+	unsigned long l_name = name_len;
+	MYSQL_TIME now;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[3];
+	int rc;
+
+	if ((rc = stmt(db, STMT_USER_RENAME, __func__, reqid, &st)))
+		return rc;
+	db_time_from_ms(&now, now_ms);
+	db_bind_str(&p[0], name, &l_name);
+	db_bind_time(&p[1], &now, NULL);
+	db_bind_ll(&p[2], &uid, NULL);
+	for (int attempt = 0;; attempt++) {
+		rc = db_exec(db, st, p, NULL, __func__, reqid);
+		if (rc != -EBUSY)
+			break;
+		if (attempt + 1 >= WRITE_ATTEMPTS)
+			return gave_up(__func__, reqid, WRITE_ATTEMPTS);
+		backoff(attempt + 1);
+	}
+	if (rc)
+		return rc;
+	if (db_affected(st) == 1)
+		return 1;
+	/* Nothing changed: the same name in the same millisecond, or no
+	 * such user. */
+	return store_user_by_id(db, reqid, uid, &u);
+}
+
+static int
+delete_user_once(struct db *db, const char *reqid, long long uid,
+		 long long cutoff, long long expires_ms)
+{
+	long long n = 0;
+	int rc;
+
+	if ((rc = db_begin(db, __func__, reqid)))
+		return rc;
+	/* Children first: the foreign keys would cascade, but the explicit
+	 * statements keep the order of locks the same as a todo write's. */
+	if ((rc = revocation_insert(db, reqid, uid, NULL, cutoff,
+				    expires_ms)) ||
+	    (rc = exec_uid(db, reqid, STMT_IDEM_DELETE_USER, uid, NULL)) ||
+	    (rc = exec_uid(db, reqid, STMT_TODO_DELETE_USER, uid, NULL)) ||
+	    (rc = exec_uid(db, reqid, STMT_USER_DELETE, uid, &n)))
+		goto fail;
+	if (n != 1) {
+		rc = 0;
+		goto fail;
+	}
+	if ((rc = db_commit(db, __func__, reqid)))
+		goto fail;
+	return 1;
+fail:
+	db_rollback(db, reqid);
+	return rc;
+}
+
+int
+store_user_delete(struct db *db, const char *reqid, long long uid,
+		  long long cutoff, long long expires_ms)
+{
+	int rc;
+
+	WITH_RETRIES(rc, delete_user_once(db, reqid, uid, cutoff, expires_ms));
+	return rc;
+}
+
+int
+store_revocation_check(struct db *db, const char *reqid, long long uid,
+		       const unsigned char *jti, long long units,
+		       long long now_ms)
+{
+	unsigned long jti_len = 16;
+	my_bool jti_null = jti == NULL;
+	long long n = 0;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[4], res[1];
+	int rc;
+
+	if ((rc = stmt(db, STMT_REVOKE_CHECK, __func__, reqid, &st)))
+		return rc;
+	db_bind_ll(&p[0], &uid, NULL);
+	db_bind_ll(&p[1], &now_ms, NULL);
+	db_bind_blob(&p[2], jti ? (const void *)jti : "", &jti_len);
+	p[2].is_null = &jti_null;
+	db_bind_ll(&p[3], &units, NULL);
+	db_bind_ll(&res[0], &n, NULL);
+	if ((rc = db_exec(db, st, p, res, __func__, reqid)))
+		return rc;
+	rc = db_fetch(db, st, __func__, reqid);
+	db_done(st);
+	if (rc < 0)
+		return rc;
+	return n > 0;
+}
+
+int
+store_revocations_read(struct db *db, long long window_s, long long now_ms,
+		       void (*each)(void *ctx, long long uid,
+				    const unsigned char *jti, long long cutoff,
+				    long long expires_ms),
+		       void *ctx)
+{
+	unsigned char jti[16];
+	unsigned long jti_len = 0;
+	my_bool jti_null = 0;
+	long long uid = 0, cutoff = 0, expires = 0;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[2], res[4];
+	int rc, np = 0;
+
+	if ((rc = stmt(db, window_s > 0 ? STMT_REVOKE_RECENT : STMT_REVOKE_ALL,
+		       __func__, NULL, &st)))
+		return rc;
+	if (window_s > 0)
+		db_bind_ll(&p[np++], &window_s, NULL);
+	db_bind_ll(&p[np++], &now_ms, NULL);
+	db_bind_ll(&res[0], &uid, NULL);
+	memset(&res[1], 0, sizeof(res[1]));
+	res[1].buffer_type = MYSQL_TYPE_BLOB;
+	res[1].buffer = jti;
+	res[1].buffer_length = sizeof(jti);
+	res[1].length = &jti_len;
+	res[1].is_null = &jti_null;
+	db_bind_ll(&res[2], &cutoff, NULL);
+	db_bind_ll(&res[3], &expires, NULL);
+	if ((rc = db_exec(db, st, p, res, __func__, NULL)))
+		return rc;
+	while ((rc = db_fetch(db, st, __func__, NULL)) == 1)
+		each(ctx, uid, !jti_null && jti_len == 16 ? jti : NULL, cutoff,
+		     expires);
+	db_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+void
+store_revocations_purge(struct db *db, long long now_ms)
+{
+	MYSQL_STMT *st;
+	MYSQL_BIND p[1];
+
+	if (stmt(db, STMT_REVOKE_PURGE, __func__, NULL, &st))
+		return;
+	db_bind_ll(&p[0], &now_ms, NULL);
 	db_exec(db, st, p, NULL, __func__, NULL);
 }

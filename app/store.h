@@ -83,6 +83,42 @@ int store_user_by_email(struct db *db, const char *reqid, const char *email,
 int store_user_by_id(struct db *db, const char *reqid, long long id,
 		     struct store_user *ret);
 
+/* Sets uid's password hash to new_hash if it is still old_hash (a
+ * concurrent change wins once), and revokes every token of the user
+ * issued before cutoff, in one transaction. 1 done, 0 no such user,
+ * -ECANCELED when the hash had changed. */
+int store_user_set_password(struct db *db, const char *reqid, long long uid,
+			    const char *old_hash, const char *new_hash,
+			    long long now_ms, long long cutoff,
+			    long long expires_ms);
+/* 1 renamed, 0 no such user. */
+int store_user_rename(struct db *db, const char *reqid, long long uid,
+		      const char *name, size_t name_len, long long now_ms);
+/* Deletes the user, their todos and idempotency keys, and revokes their
+ * tokens issued before cutoff, in one transaction. 1 done, 0 missing. */
+int store_user_delete(struct db *db, const char *reqid, long long uid,
+		      long long cutoff, long long expires_ms);
+
+/* Records a revocation: one token (jti, 16 bytes) or, jti NULL, every
+ * token of uid issued before cutoff (units, revoke.h), until expires_ms. */
+int store_revocation_add(struct db *db, const char *reqid, long long uid,
+			 const unsigned char *jti, long long cutoff,
+			 long long expires_ms);
+/* 1 when the token (jti NULL: it has none; issued at units) is revoked by
+ * a row in the table, 0 when not. */
+int store_revocation_check(struct db *db, const char *reqid, long long uid,
+			   const unsigned char *jti, long long units,
+			   long long now_ms);
+/* Hands each unexpired revocation created in the last window_s seconds
+ * by the database's clock (0: every unexpired one) to each. */
+int store_revocations_read(struct db *db, long long window_s, long long now_ms,
+			   void (*each)(void *ctx, long long uid,
+					const unsigned char *jti,
+					long long cutoff, long long expires_ms),
+			   void *ctx);
+/* Deletes revocations that expired before now_ms (a batch). */
+void store_revocations_purge(struct db *db, long long now_ms);
+
 /* 1 with *ret filled, 0 when uid has no todo id. */
 int store_todo_get(struct db *db, const char *reqid, long long id,
 		   long long uid, struct store_todo *ret);

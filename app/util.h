@@ -30,6 +30,8 @@ long long time_now_ms(void);
 long long days_from_civil(long long y, unsigned m, unsigned d);
 void civil_from_days(long long z, long long *y, unsigned *m, unsigned *d);
 void hex_encode(const unsigned char *in, size_t len, char *out);
+/* The value of a hex digit (either case), or -1. */
+int hex_digit(char c);
 /* Constant-time equality of two byte strings of possibly different length. */
 bool ct_equal(const void *a, size_t alen, const void *b, size_t blen);
 

@@ -91,7 +91,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.skew = 30;
 	/* The harness and the seed must agree, or the fuzzer wastes its time
 	 * in front of the signature check. */
-	if (jwt_sign(&cfg, "42", NOW, &tok) != 0 ||
+	if (jwt_sign(&cfg, "42", NULL, NOW, &tok) != 0 ||
 	    jwt_verify(&cfg, tok, strlen(tok), NOW, &c) != 0 ||
 	    strcmp(c.sub, "42") != 0 || !genuine(tok, strlen(tok))) {
 		fprintf(stderr,

@@ -16,6 +16,8 @@ TODOD_PACKAGES=(
 	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libunistring-dev
 	mariadb-server mariadb-client
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
+	john-data
+	chromium fonts-dejavu-core
 )
 
 log() { printf '%s\n' "$*" >&2; }

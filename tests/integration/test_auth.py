@@ -744,8 +744,10 @@ class AuthRoutesTest(AuthMixin, StackTestCase):
                 self.assertEqual(resp.json, {"success": True})
                 self.assertNoStore(resp)
                 self.assertClearsCookie(resp)
-        # Stateless: the bearer token stays valid until it expires.
-        self.assertEqual(self.todos(self.bearer(u["token"])).status, 200)
+        # The signed-out token is revoked: refused from now on.
+        resp = self.todos(self.bearer(u["token"]))
+        self.assertError(resp, 401, "UNAUTHORIZED")
+        self.assertIn('error="invalid_token"', resp.headers.get("www-authenticate", ""))
 
     def test_get_session(self):
         u = self.new_user("Session User")

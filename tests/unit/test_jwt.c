@@ -44,6 +44,7 @@ static void test_header(void);
 static void test_keys(void);
 static void test_malformed(void);
 static void test_sign(void);
+static void test_jti(void);
 
 static void
 setup(void)
@@ -570,7 +571,8 @@ test_sign(void)
 	char *t = NULL, part[JWT_TOKEN_MAX], sub[JWT_SUB_MAX + 2];
 	struct jwt_claims c;
 
-	is_int(jwt_sign(&cfg, "user-17", (time_t)NOW, &t), 0, "sign succeeds");
+	is_int(jwt_sign(&cfg, "user-17", NULL, (time_t)NOW, &t), 0,
+	       "sign succeeds");
 	memset(&c, 0, sizeof(c));
 	is_int(jwt_verify(&cfg, t, strlen(t), (time_t)NOW, &c), 0,
 	       "a signed token verifies");
@@ -600,7 +602,7 @@ test_sign(void)
 
 	strcpy(cfg.issuer, "https://todo.example");
 	strcpy(cfg.audience, "todo-api");
-	is_int(jwt_sign(&cfg, "user-17", (time_t)NOW, &t), 0,
+	is_int(jwt_sign(&cfg, "user-17", NULL, (time_t)NOW, &t), 0,
 	       "sign with iss and aud succeeds");
 	is_int(verify(t), 0, "and verifies");
 	b64url_dec(strchr(t, '.') + 1,
@@ -612,23 +614,86 @@ test_sign(void)
 	t = NULL;
 	setup();
 
-	is_int(jwt_sign(&cfg, NULL, (time_t)NOW, &t), -EINVAL,
+	is_int(jwt_sign(&cfg, NULL, NULL, (time_t)NOW, &t), -EINVAL,
 	       "NULL sub is refused");
-	is_int(jwt_sign(&cfg, "", (time_t)NOW, &t), -EINVAL,
+	is_int(jwt_sign(&cfg, "", NULL, (time_t)NOW, &t), -EINVAL,
 	       "empty sub is refused");
 	memset(sub, 'x', sizeof(sub) - 1);
 	sub[sizeof(sub) - 1] = '\0';
-	is_int(jwt_sign(&cfg, sub, (time_t)NOW, &t), -EINVAL,
+	is_int(jwt_sign(&cfg, sub, NULL, (time_t)NOW, &t), -EINVAL,
 	       "overlong sub is refused");
 	cfg.nkeys = 0;
-	is_int(jwt_sign(&cfg, "42", (time_t)NOW, &t), -EINVAL,
+	is_int(jwt_sign(&cfg, "42", NULL, (time_t)NOW, &t), -EINVAL,
 	       "no key is refused");
 	setup();
 	cfg.keys[0].secret_len = JWT_SECRET_MIN - 1;
-	is_int(jwt_sign(&cfg, "42", (time_t)NOW, &t), -EINVAL,
+	is_int(jwt_sign(&cfg, "42", NULL, (time_t)NOW, &t), -EINVAL,
 	       "a short key is refused");
 	setup();
 	ok(t == NULL, "failures leave the token untouched");
+}
+
+static void
+test_jti(void)
+{
+	static const unsigned char rnd[8] = {0xff, 1, 2, 3, 4, 5, 6, 7};
+	unsigned char b[16];
+	char text[JWT_JTI_LEN + 1], *t = NULL, body[256];
+	long long units = 0, u2 = 0;
+	struct jwt_claims c;
+
+	/* 2026-11-25T02:00:00.123Z and a fraction of 0xabc/4096 ms. */
+	jwt_jti_format(1795579200123LL * 4096 + 0xabc, rnd, text);
+	is_int((long long)strlen(text), JWT_JTI_LEN, "a jti is 36 characters");
+	ok(text[14] == '7' && strchr("89ab", text[19]) != NULL,
+	   "version 7, RFC 9562 variant: %s", text);
+	is_int(jwt_jti_parse(text, b, &units), 0, "a formatted jti parses");
+	ok(units == 1795579200123LL * 4096 + 0xabc,
+	   "its time survives the round trip");
+	jwt_jti_format(units + 1, rnd, text);
+	jwt_jti_parse(text, b, &u2);
+	ok(u2 == units + 1 && strcmp(text, "") != 0,
+	   "1/4096 ms later is later");
+	is_int(jwt_jti_parse("0190c5a8-7e1c-4abc-8def-0123456789ab", b, &units),
+	       -EINVAL, "a UUIDv4 is not a jti");
+	is_int(jwt_jti_parse("0190c5a8-7e1c-7abc-cdef-0123456789ab", b, &units),
+	       -EINVAL, "another variant is not a jti");
+	is_int(jwt_jti_parse("0190c5a87e1c-7abc-8def-0123456789ab-", b, &units),
+	       -EINVAL, "misplaced hyphens are not a jti");
+	is_int(jwt_jti_parse("0190c5a8-7e1c-7abc-8def-0123456789a", b, &units),
+	       -EINVAL, "a short jti is refused");
+	is_int(jwt_jti_parse("0190c5a8-7e1c-7abc-8def-0123456789ag", b, &units),
+	       -EINVAL, "a non-hex jti is refused");
+
+	jwt_jti_format(1795579200123LL * 4096, rnd, text);
+	is_int(jwt_sign(&cfg, "17", text, (time_t)NOW, &t), 0,
+	       "sign with a jti");
+	memset(&c, 0, sizeof(c));
+	is_int(jwt_verify(&cfg, t, strlen(t), (time_t)NOW, &c), 0,
+	       "and it verifies");
+	is_str(c.jti, text, "the jti round-trips");
+	free(t);
+	t = NULL;
+	is_int(jwt_sign(&cfg, "17", "not-a-uuid", (time_t)NOW, &t), -EINVAL,
+	       "sign refuses a malformed jti");
+	snprintf(body, sizeof(body),
+		 "{\"sub\":\"17\",\"iat\":%lld,\"exp\":%lld,\"jti\":\"x\"}",
+		 (long long)NOW, (long long)NOW + 60);
+	is_int(verify(forge(HDR, body, EVP_sha256(), CUR)), -EINVAL,
+	       "a token whose jti is not a UUIDv7 is refused");
+	snprintf(body, sizeof(body),
+		 "{\"sub\":\"17\",\"iat\":%lld,\"exp\":%lld,\"jti\":7}",
+		 (long long)NOW, (long long)NOW + 60);
+	is_int(verify(forge(HDR, body, EVP_sha256(), CUR)), -EINVAL,
+	       "a token whose jti is a number is refused");
+	snprintf(body, sizeof(body),
+		 "{\"sub\":\"17\",\"iat\":%lld,\"exp\":%lld}", (long long)NOW,
+		 (long long)NOW + 60);
+	memset(&c, 0, sizeof(c));
+	is_int(jwt_verify(&cfg, forge(HDR, body, EVP_sha256(), CUR),
+			  strlen(forge(HDR, body, EVP_sha256(), CUR)), NOW, &c),
+	       0, "a token without jti still verifies");
+	is_str(c.jti, "", "and has an empty jti");
 }
 
 int
@@ -644,5 +709,6 @@ main(void)
 	test_keys();
 	test_malformed();
 	test_sign();
+	test_jti();
 	return done();
 }

@@ -2,7 +2,10 @@
  * and vectors computed independently with Node's crypto.scrypt. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "password.h"
@@ -36,6 +39,7 @@ static void test_vectors(void);
 static void test_nfkc(void);
 static void test_malformed(void);
 static void test_concurrency(void);
+static void test_common(void);
 
 static int
 verify(const char *pw, const char *stored)
@@ -193,6 +197,48 @@ test_concurrency(void)
 	is_int(password_init(2, 8), 0, "password_init(2, 8)");
 }
 
+static void
+test_common(void)
+{
+	char path[] = "/tmp/todod-common-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	size_t n = 0;
+
+	ok(!password_is_common("password1", 9),
+	   "without a list nothing is common");
+	if (!f) {
+		ok(0, "cannot make a temporary list");
+		return;
+	}
+	/* A comment, CRLF, a fullwidth entry, a line that is not UTF-8. */
+	fputs("#!comment: a list\n#!comment:\npassword1\r\n"
+	      "Dragon\n\xef\xbd\x90\xef\xbd\x81ss\n\xff\xfe\n\n",
+	      f);
+	fclose(f);
+	is_int(password_common_load(path, &n), 0, "the list loads");
+	is_int((long long)n, 3, "comments, blank and non-UTF-8 lines skipped");
+	ok(password_is_common("password1", 9), "an entry is common");
+	ok(password_is_common("PassWord1", 9), "compared case-insensitively");
+	ok(password_is_common("dragon", 6), "the list's case does not matter");
+	ok(password_is_common("pass", 4), "the list is NFKC-normalised");
+	ok(password_is_common("\xef\xbc\xb0"
+			      "ASS",
+			      6),
+	   "and so is the password (fullwidth P)");
+	ok(!password_is_common("#!comment: a list", 17),
+	   "a comment line is no entry");
+	ok(!password_is_common("password12", 10), "a longer one is not");
+	ok(!password_is_common("passwor", 7), "a prefix is not");
+	ok(!password_is_common("\xff", 1), "invalid UTF-8 is not");
+	unlink(path);
+	is_int(password_common_load(path, &n), -ENOENT,
+	       "a missing file is -ENOENT");
+	ok(password_is_common("dragon", 6), "and keeps the list loaded before");
+	password_common_free();
+	ok(!password_is_common("dragon", 6), "freed: nothing is common");
+}
+
 int
 main(void)
 {
@@ -201,5 +247,6 @@ main(void)
 	test_nfkc();
 	test_malformed();
 	test_concurrency();
+	test_common();
 	return done();
 }
