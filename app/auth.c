@@ -20,6 +20,7 @@
 #include "json.h"
 #include "jwt.h"
 #include "log.h"
+#include "metrics.h"
 #include "password.h"
 #include "revoke.h"
 #include "store.h"
@@ -345,6 +346,7 @@ bad:
 static int
 busy(struct request *r)
 {
+	metrics_signin_shed();
 	http_header(r, "Retry-After", "1");
 	return http_error(
 		r, 429,

@@ -105,6 +105,9 @@ static const struct option options[] = {
 	 "revoked token's user loses every token issued before it instead."},
 	{"log_level", STR(log_level), "info", 0, 0,
 	 "error, warn, info or debug."},
+	{"log_format", STR(log_format), "text", 0, 0,
+	 "text (\"<time> <level> [<request id>] <message>\") or json (one\n"
+	 "object a line: time, level, reqid, and msg or the request's fields)."},
 	{"sql_dir", STR(sql_dir), "sql", 0, 0,
 	 "Directory of the numbered migrations used by `todod migrate`."},
 };
@@ -371,6 +374,12 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "log_level: \"%s\" is not error, warn, info or debug",
 			 cfg->log_level);
+		return -EINVAL;
+	}
+	if (strcmp(cfg->log_format, "text") != 0 &&
+	    strcmp(cfg->log_format, "json") != 0) {
+		snprintf(err, errlen, "log_format: \"%s\" is not text or json",
+			 cfg->log_format);
 		return -EINVAL;
 	}
 	if (strncmp(cfg->listen, "unix:/", 6) != 0 &&

@@ -40,6 +40,7 @@ struct config {
 	long revocation_poll_ms;
 	long revocation_max;
 	char log_level[16];
+	char log_format[8];
 	char sql_dir[256];
 
 	/* Derived by config_load. */

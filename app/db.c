@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define PING_IDLE_MS 5000 /* ping a connection idle longer than this */
@@ -36,6 +37,7 @@ struct db {
 	long long last_fail_ms;
 	bool lost; /* lost since db_clear_lost() */
 	bool broken; /* to be dropped at the next db_connect() */
+	bool ever_connected;
 };
 
 static void db_disconnect(struct db *db);
@@ -162,10 +164,14 @@ db_connect(struct db *db, const char *reqid)
 	if (!db->mysql) {
 		db->last_fail_ms = now;
 		log_error(reqid, "db: cannot connect: %s", err);
+		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		return -EAGAIN;
 	}
-	if (db->last_fail_ms)
+	if (db->last_fail_ms || db->ever_connected) {
 		log_info(reqid, "db: reconnected");
+		metrics_db_reconnect();
+	}
+	db->ever_connected = true;
 	db->last_fail_ms = 0;
 	db->last_used_ms = now;
 	return 0;
@@ -224,9 +230,11 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 		return -ENOENT;
 	if (err == ER_LOCK_DEADLOCK || err == ER_LOCK_WAIT_TIMEOUT) {
 		log_warn(reqid, "%s: contention: %s (%u)", func, msg, err);
+		metrics_db_error(METRICS_DB_CONTENTION);
 		return -EBUSY;
 	}
 	if (is_gone(err) || err == 0) {
+		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		log_error(reqid, "%s: database connection lost: %s (%u)", func,
 			  msg, err);
 		db->broken = true;
@@ -235,6 +243,7 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 		return -EAGAIN;
 	}
 	log_error(reqid, "%s: %s (%u)", func, msg, err);
+	metrics_db_error(METRICS_DB_OTHER);
 	return -EIO;
 }
 

@@ -396,8 +396,13 @@ http_send(struct request *r, int status)
 	snprintf(tmp, sizeof(tmp), "Status: %d %s\r\n", status,
 		 http_status_text(status));
 	jb_lit(&h, tmp);
-	if (has_body)
-		jb_lit(&h, "Content-Type: application/json; charset=utf-8\r\n");
+	if (has_body) {
+		jb_lit(&h, "Content-Type: ");
+		jb_lit(&h, r->content_type && status < 400
+				   ? r->content_type
+				   : "application/json; charset=utf-8");
+		jb_lit(&h, "\r\n");
+	}
 	jb_lit(&h, "X-Request-Id: ");
 	jb_lit(&h, r->reqid);
 	jb_lit(&h, "\r\n");

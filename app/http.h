@@ -61,6 +61,7 @@ struct request {
 	int nheaders;
 	const char *body;
 	size_t body_len;
+	const char *content_type; /* NULL: application/json; charset=utf-8 */
 	const char *err_code, *err_message, *err_field;
 	const char *err_cause; /* for the log line of a 5xx */
 };

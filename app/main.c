@@ -21,6 +21,8 @@
 #include "migrate.h"
 #include "store.h"
 #include "log.h"
+#include "metrics.h"
+#include "routes.h"
 #include "password.h"
 #include "revoke.h"
 #include "worker.h"
@@ -164,6 +166,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	log_set_level((enum log_level)log_level_from_name(cfg->log_level));
+	log_set_json(strcmp(cfg->log_format, "json") == 0);
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		log_error(NULL, "cannot initialise the MariaDB client library");
 		goto out;
@@ -227,6 +230,7 @@ main(int argc, char **argv)
 	/* After the mask: the poller thread inherits it. */
 	if (revoke_start(cfg) < 0)
 		goto out_lib;
+	metrics_init(routes_table(), routes_count(), cfg->workers);
 	pool = pool_start(cfg, fd);
 	if (!pool)
 		goto out_lib;

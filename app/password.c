@@ -3,6 +3,7 @@
  * of 16 random bytes, stored as "salthex:keyhex". */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@ static unsigned slots_max = 2;
 static unsigned slots_used;
 static unsigned waiting_max = 64;
 static unsigned waiting;
+/* Copies of slots_used and waiting for a scrape, which takes no lock. */
+static atomic_uint stat_running, stat_waiting;
 
 static int slot_acquire(void);
 static void slot_release(void);
@@ -64,10 +67,13 @@ slot_acquire(void)
 		return -EBUSY;
 	}
 	waiting++;
+	atomic_store_explicit(&stat_waiting, waiting, memory_order_relaxed);
 	while (slots_used >= slots_max)
 		pthread_cond_wait(&slots_free, &slots_lock);
 	waiting--;
 	slots_used++;
+	atomic_store_explicit(&stat_waiting, waiting, memory_order_relaxed);
+	atomic_store_explicit(&stat_running, slots_used, memory_order_relaxed);
 	pthread_mutex_unlock(&slots_lock);
 	return 0;
 }
@@ -77,6 +83,7 @@ slot_release(void)
 {
 	pthread_mutex_lock(&slots_lock);
 	slots_used--;
+	atomic_store_explicit(&stat_running, slots_used, memory_order_relaxed);
 	pthread_cond_signal(&slots_free);
 	pthread_mutex_unlock(&slots_lock);
 }
@@ -328,4 +335,13 @@ password_is_common(const char *pw, size_t len)
 	OPENSSL_cleanse(key, strlen(key));
 	free(key);
 	return found;
+}
+
+void
+password_stats(unsigned *ret_running, unsigned *ret_waiting)
+{
+	*ret_running =
+		atomic_load_explicit(&stat_running, memory_order_relaxed);
+	*ret_waiting =
+		atomic_load_explicit(&stat_waiting, memory_order_relaxed);
 }

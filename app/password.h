@@ -28,6 +28,9 @@ int password_hash(const char *pw, size_t len,
  * unknown account cannot be told from a wrong password by timing. */
 int password_verify(const char *pw, size_t len, const char *stored);
 
+/* Hashes running and callers waiting for a turn now (no lock taken). */
+void password_stats(unsigned *ret_running, unsigned *ret_waiting);
+
 /* Loads the list of common passwords at path (one a line; lines starting
  * with "#!comment:" and lines that are not UTF-8 are skipped), replacing
  * any list loaded before. *ret_count is how many it holds. Returns 0,

@@ -3,10 +3,12 @@
 
 #include "auth.h"
 #include "health.h"
+#include "metrics.h"
 #include "todos.h"
 
 static const struct route routes[] = {
 	{HTTP_GET, "/api/health", health_get, ROUTE_NOSTORE},
+	{HTTP_GET, "/api/metrics", metrics_get, ROUTE_NOSTORE},
 	{HTTP_POST, "/api/auth/sign-up/email", auth_sign_up, ROUTE_NOSTORE},
 	{HTTP_POST, "/api/auth/sign-in/email", auth_sign_in, ROUTE_NOSTORE},
 	{HTTP_POST, "/api/auth/sign-out", auth_sign_out, ROUTE_NOSTORE},

@@ -23,6 +23,7 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "router.h"
 #include "routes.h"
 #include "store.h"
@@ -50,6 +51,7 @@ struct pool {
 
 static void *worker_main(void *arg);
 static void handle(struct worker *w);
+static long long mono_us(void);
 
 static atomic_llong last_purge_ms;
 
@@ -60,8 +62,9 @@ handle(struct worker *w)
 	const struct route *route;
 	const char *uri, *q, *m;
 	unsigned allowed = 0;
-	long long start = time_now_ms();
+	long long start = mono_us();
 	int status, method, nh0;
+	long long duration;
 
 	memset(&r, 0, sizeof(r));
 	r.fcgi = &w->req;
@@ -148,14 +151,24 @@ handle(struct worker *w)
 	}
 send:
 	http_send(&r, status);
-	if (status >= 500)
-		log_error(r.reqid, "%s %s -> %d %s (%s) %lldms", r.method_name,
-			  r.route, status, r.err_code ? r.err_code : "",
-			  r.err_cause ? r.err_cause : "-",
-			  time_now_ms() - start);
-	else
-		log_info(r.reqid, "%s %s -> %d %lldms", r.method_name, r.route,
-			 status, time_now_ms() - start);
+	duration = mono_us() - start;
+	metrics_request(route ? (int)(route - routes_table()) : -1, status,
+			duration);
+	log_request(r.reqid, r.method_name, r.route, status,
+		    status >= 500 ? (r.err_code ? r.err_code
+						: http_status_code(status))
+				  : NULL,
+		    r.err_cause, duration);
+}
+
+/* Microseconds of a monotonic clock: durations, not times. */
+static long long
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void *
@@ -182,8 +195,10 @@ worker_main(void *arg)
 			continue;
 		}
 		w->served++;
+		metrics_worker_busy(1);
 		handle(w);
 		FCGX_Finish_r(&w->req);
+		metrics_worker_busy(-1);
 		arena_reset(w->arena);
 
 		/* Expired idempotency keys go away about once a minute, after

@@ -16,7 +16,7 @@ TODOD_PACKAGES=(
 	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libunistring-dev
 	mariadb-server mariadb-client
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
-	john-data
+	john-data prometheus
 	chromium fonts-dejavu-core
 )
 

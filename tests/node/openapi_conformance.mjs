@@ -233,7 +233,16 @@ function checkBody(doc, compile, response, exchange, problems) {
   const type = headers["content-type"];
   const media = content["application/json"] ? "application/json" : null;
   if (!media) {
-    problems.push(`documented content ${Object.keys(content).join(", ")} is not checked (only application/json)`);
+    // A text media type (the metrics' exposition format): the answer's
+    // Content-Type must be the documented one exactly, and its body text.
+    const text = Object.keys(content).find((m) => m.startsWith("text/"));
+    if (!text) {
+      problems.push(`documented content ${Object.keys(content).join(", ")} is not checked (only application/json and text/*)`);
+      return;
+    }
+    if (type !== text) problems.push(`Content-Type ${JSON.stringify(type ?? null)}, want ${JSON.stringify(text)}`);
+    if (exchange.body_base64) problems.push("body is not UTF-8");
+    else if (!head && body === "") problems.push("body is empty");
     return;
   }
   if (type !== JSON_TYPE) {

@@ -290,6 +290,7 @@ test_real_table(void)
 		unsigned flags;
 	} cases[] = {
 		{HTTP_GET, "/api/health", "/api/health", NULL, ROUTE_NOSTORE},
+		{HTTP_GET, "/api/metrics", "/api/metrics", NULL, ROUTE_NOSTORE},
 		{HTTP_POST, "/api/auth/sign-up/email",
 		 "/api/auth/sign-up/email", NULL, ROUTE_NOSTORE},
 		{HTTP_POST, "/api/auth/sign-in/email",
