@@ -201,5 +201,63 @@ class JsonLogTest(StackTestCase):
         self.assertNotIn(token.split(".")[2], log)
 
 
+class PrometheusDocsTest(unittest.TestCase):
+    """docs/prometheus/: the scrape config and alert rules that
+    docs/operations.md shows are valid, and the alerts fire when they should
+    (promtool test rules)."""
+
+    def promtool(self, *args):
+        import harness
+        r = subprocess.run([promtool()] + list(args), cwd=harness.os.path.join(harness.ROOT, "docs", "prometheus"),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        return r.stdout
+
+    def test_rules(self):
+        self.assertIn("3 rules found", self.promtool("check", "rules", "alerts.yml"))
+
+    def test_config(self):
+        self.promtool("check", "config", "prometheus.yml")
+
+    def test_alerts_fire(self):
+        self.promtool("test", "rules", "alerts_test.yml")
+
+
+class BackupRestoreTest(StackTestCase):
+    """The backup of docs/operations.md (mariadb-dump --single-transaction)
+    restored into an empty database holds the same users and todos."""
+
+    def test_dump_and_restore(self):
+        for n in range(2):
+            r = self.request("POST", "/api/auth/sign-up/email",
+                             body={"name": "B%d" % n, "email": "b%d@example.com" % n,
+                                   "password": "a long password here"})
+            self.assertEqual(r.status, 201)
+            auth = {"Authorization": "Bearer " + r.json["token"]}
+            for i in range(5):
+                self.assertEqual(self.request("POST", "/api/todos", headers=auth, body={
+                    "title": "todo %d \u00e9\U0001F600 '\"; --" % i, "priority": "high",
+                    "dueAt": "2026-12-0%dT10:00:00.123Z" % (i + 1)}).status, 201)
+        dump = subprocess.run([find_program("mariadb-dump"), "--no-defaults",
+                               "--socket=" + self.stack.db_socket, "-uroot",
+                               "--single-transaction", "--routines", "todod"],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        self.stack.admin_sql("CREATE DATABASE todod_restore")
+        load = subprocess.run([find_program("mariadb"), "--no-defaults",
+                               "--socket=" + self.stack.db_socket, "-uroot", "todod_restore"],
+                              input=dump.stdout, capture_output=True, timeout=120)
+        self.assertEqual(load.returncode, 0, load.stderr)
+        for q in ("SELECT id, user_id, title, description, completed, priority, due_at, version,"
+                  " created_at, updated_at FROM todos ORDER BY id",
+                  "SELECT id, email, name, password_hash, created_at FROM users ORDER BY id",
+                  "SELECT MAX(version) FROM schema_migrations"):
+            before = self.stack.admin_sql(q, database="todod")
+            after = self.stack.admin_sql(q, database="todod_restore")
+            self.assertEqual(before, after, q)
+        self.assertEqual(len(self.stack.admin_sql("SELECT id FROM todos", "todod_restore")
+                             .splitlines()), 10)
+
+
 if __name__ == "__main__":
     unittest.main()
