@@ -32,12 +32,18 @@ static const char *const priority_names[PRIORITY_MAX] = {"low", "normal",
 
 /* The fragments are macros so that the longest text can be checked
  * against TQ_SQL_MAX at compile time (below). */
-#define SQL_PAGE_HEAD \
-	"SELECT " TQ_TODO_COLUMNS ", (SELECT COUNT(*) FROM todos WHERE "
+#define SQL_PAGE_HEAD "SELECT " TQ_TODO_COLUMNS ", "
+/* The total: counted over the rows only for q; else summed from the
+ * per-user counts the triggers of sql/003 keep, O(1) in the todos. */
+#define SQL_TOTAL_ROWS "(SELECT COUNT(*) FROM todos WHERE "
+#define SQL_TOTAL_COUNTS \
+	"(SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED) FROM todo_counts WHERE "
 #define SQL_PAGE_MID ") FROM todos WHERE "
 #define SQL_PAGE_ORDER " ORDER BY "
 #define SQL_PAGE_TAIL " LIMIT ? OFFSET ?"
 #define SQL_COUNT_HEAD "SELECT COUNT(*) FROM todos WHERE "
+#define SQL_COUNT_COUNTS \
+	"SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED) FROM todo_counts WHERE "
 #define SQL_W_USER "user_id = ?"
 #define SQL_W_COMPLETED " AND completed = ?"
 #define SQL_W_PRIORITY " AND priority = ?"
@@ -79,12 +85,17 @@ static const struct {
 
 /* The page is the longer kind: every filter, twice, and the longest
  * order; the NUL must fit as well. */
-_Static_assert(LEN(SQL_PAGE_HEAD) + 2 * SQL_W_LEN_MAX + LEN(SQL_PAGE_MID) +
+_Static_assert(LEN(SQL_PAGE_HEAD) +
+			       MAX2(LEN(SQL_TOTAL_ROWS),
+				    LEN(SQL_TOTAL_COUNTS)) +
+			       2 * SQL_W_LEN_MAX + LEN(SQL_PAGE_MID) +
 			       LEN(SQL_PAGE_ORDER) + SQL_O_LEN_MAX +
 			       LEN(SQL_PAGE_TAIL) <
 		       TQ_SQL_MAX,
 	       "the longest statement text must fit TQ_SQL_MAX");
-_Static_assert(LEN(SQL_COUNT_HEAD) + SQL_W_LEN_MAX < TQ_SQL_MAX,
+_Static_assert(MAX2(LEN(SQL_COUNT_HEAD), LEN(SQL_COUNT_COUNTS)) +
+			       SQL_W_LEN_MAX <
+		       TQ_SQL_MAX,
 	       "the longest count text must fit TQ_SQL_MAX");
 /* user, completed, priority and the pattern twice, all of it twice, then
  * limit and offset. */
@@ -351,7 +362,8 @@ todos_query_build(const struct todos_query *q, long long uid, enum tq_kind kind,
 		return -EINVAL;
 	memset(&st, 0, sizeof(st));
 	if (kind == TQ_COUNT) {
-		if ((rc = append(&st, SQL_COUNT_HEAD)) < 0 ||
+		if ((rc = append(&st, q->has_q ? SQL_COUNT_HEAD
+					       : SQL_COUNT_COUNTS)) < 0 ||
 		    (rc = build_where(&st, q, uid)) < 0)
 			return rc;
 	} else {
@@ -360,6 +372,8 @@ todos_query_build(const struct todos_query *q, long long uid, enum tq_kind kind,
 		 * range), not COUNT(*) OVER(), which would sort the whole
 		 * filtered set. */
 		if ((rc = append(&st, SQL_PAGE_HEAD)) < 0 ||
+		    (rc = append(&st, q->has_q ? SQL_TOTAL_ROWS
+					       : SQL_TOTAL_COUNTS)) < 0 ||
 		    (rc = build_where(&st, q, uid)) < 0 ||
 		    (rc = append(&st, SQL_PAGE_MID)) < 0 ||
 		    (rc = build_where(&st, q, uid)) < 0 ||

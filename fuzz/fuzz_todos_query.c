@@ -122,7 +122,7 @@ check_text(const struct tq_statement *st)
 		CHECK((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 		      c == '_' || c == ' ' || c == ',' || c == '(' ||
 		      c == ')' || c == '*' || c == '?' || c == '=' ||
-		      c == '\'' || c == '!');
+		      c == '\'' || c == '!' || c == '0');
 		qm += c == '?';
 	}
 	CHECK(st->nvalues >= 0 && st->nvalues <= TQ_VALUES_MAX);

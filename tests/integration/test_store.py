@@ -81,7 +81,7 @@ class StoreCase(StackTestCase):
                                   "email": "%s-%d@example.com" % (name, n),
                                   "password": "correct horse battery %d" % n}, timeout=TIMEOUT)
         self.assertEqual(resp.status, 201, resp.body)
-        return {"id": resp.json["user"]["id"],
+        return {"id": resp.json["user"]["id"], "n": n,
                 "auth": {"Authorization": "Bearer " + resp.json["token"]}}
 
     def call(self, user, method, path, body=None, headers=None, raw=None, timeout=TIMEOUT):
@@ -302,6 +302,112 @@ class StoreContentionTest(StoreCase):
             self.assertEqual(fields(results[0].json, body), body, at)
             self.assertEqual(self.rows("todos", "user_id = %d" % int(u["id"])), before + 1, at)
             self.assertEqual(self.rows("todos", "id = %d" % results[0].json["id"]), 1, at)
+
+
+class TodoCountsTest(StoreCase):
+    """The per-user counts behind the list's total (sql/003's triggers) equal
+    COUNT(*) after a random mix of concurrent creates, updates that move
+    todos between completed and priority buckets, replacements and deletes,
+    and every total the API reports is the real one."""
+
+    BUCKETS = [(c, p) for c in (0, 1) for p in (0, 1, 2)]
+    PRIO = ["low", "normal", "high"]
+
+    def counts(self, uid):
+        got = {}
+        for line in self.sql("SELECT completed, priority, SUM(n) FROM todo_counts"
+                             " WHERE user_id = %s GROUP BY completed, priority" % uid).splitlines():
+            c, p, n = (int(x) for x in line.split("\t"))
+            if n:
+                got[(c, p)] = n
+        return got
+
+    def truth(self, uid):
+        got = {}
+        for line in self.sql("SELECT completed, priority, COUNT(*) FROM todos"
+                             " WHERE user_id = %s GROUP BY completed, priority" % uid).splitlines():
+            c, p, n = (int(x) for x in line.split("\t"))
+            got[(c, p)] = n
+        return got
+
+    def test_counts_equal_rows_after_concurrent_writes(self):
+        import random
+        users = [self.sign_up("counts") for _ in range(2)]
+        ids = {u["id"]: [self.create(u, title="seed %d" % i)["id"] for i in range(6)]
+               for u in users}
+        lock = threading.Lock()
+        errors = []
+
+        def worker(seed):
+            rnd = random.Random(seed)
+            for i in range(40):
+                u = rnd.choice(users)
+                mine = ids[u["id"]]
+                op = rnd.random()
+                with lock:
+                    tid = rnd.choice(mine) if mine else None
+                if op < 0.3 or tid is None:
+                    hdrs = {"Idempotency-Key": "k-%d-%d" % (seed, i)} if rnd.random() < 0.3 else {}
+                    r = self.call(u, "POST", "/api/todos", headers=hdrs, body={
+                        "title": "t %d %d" % (seed, i), "completed": rnd.random() < 0.5,
+                        "priority": rnd.choice(self.PRIO)})
+                    if r.status == 201:
+                        with lock:
+                            mine.append(r.json["id"])
+                elif op < 0.6:
+                    r = self.call(u, "PATCH", "/api/todos/%d" % tid, body={
+                        "completed": rnd.random() < 0.5, "priority": rnd.choice(self.PRIO)})
+                elif op < 0.75:
+                    r = self.call(u, "PUT", "/api/todos/%d" % tid, body={
+                        "title": "p %d" % i, "priority": rnd.choice(self.PRIO)})
+                else:
+                    r = self.call(u, "DELETE", "/api/todos/%d" % tid)
+                    if r.status == 204:
+                        with lock:
+                            if tid in mine:
+                                mine.remove(tid)
+                if r.status >= 500 or r.status not in (200, 201, 204, 404):
+                    with lock:
+                        errors.append((r.status, r.body[:200]))
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertFalse(any(t.is_alive() for t in threads), "a writer hung")
+        self.assertEqual(errors, [])
+        for u in users:
+            truth = self.truth(u["id"])
+            self.assertEqual(self.counts(u["id"]), truth)
+            # What the API reports, for every filter the counts serve.
+            total = sum(truth.values())
+            self.assertEqual(self.call(u, "GET", "/api/todos?limit=1").json["total"], total)
+            for c in (0, 1):
+                want = sum(n for (cc, _), n in truth.items() if cc == c)
+                r = self.call(u, "GET", "/api/todos?limit=1&completed=%s" % ("true" if c else "false"))
+                self.assertEqual(r.json["total"], want)
+                for p in (0, 1, 2):
+                    r = self.call(u, "GET", "/api/todos?limit=1&completed=%s&priority=%s"
+                                  % ("true" if c else "false", self.PRIO[p]))
+                    self.assertEqual(r.json["total"], truth.get((c, p), 0))
+            for p in (0, 1, 2):
+                want = sum(n for (_, pp), n in truth.items() if pp == p)
+                r = self.call(u, "GET", "/api/todos?limit=1&priority=" + self.PRIO[p])
+                self.assertEqual(r.json["total"], want)
+            # Past the end: the total alone, from the counts too.
+            r = self.call(u, "GET", "/api/todos?offset=100000")
+            self.assertEqual((r.json["items"], r.json["total"]), ([], total))
+
+    def test_counts_go_with_the_account(self):
+        u = self.sign_up("gone")
+        for i in range(3):
+            self.create(u, title="x %d" % i)
+        self.assertEqual(sum(self.counts(u["id"]).values()), 3)
+        r = self.call(u, "POST", "/api/auth/delete-user", body={"password": "correct horse battery %s"
+                                                                 % u["n"]})
+        self.assertEqual(r.status, 200, r.body)
+        self.assertEqual(self.rows("todo_counts", "user_id = %s" % u["id"]), 0)
 
 
 class RowLock:
