@@ -196,12 +196,17 @@ def parse_json(body):
 class Stack:
     """MariaDB + todod + nginx in one directory; see the module comment."""
 
-    def __init__(self, name="stack", config=None, env=None, rate="6000r/m", burst=1000):
+    def __init__(self, name="stack", config=None, env=None, rate="6000r/m", burst=1000,
+                 web_root=None):
         self.name = name
         self.config_overrides = dict(config or {})
         self.env_overrides = dict(env or {})
         self.rate = rate
         self.burst = str(burst)
+        # The static page nginx serves at /: the placeholder the stack
+        # writes into its own directory, unless given (the browser tests
+        # pass the repository's web/).
+        self.web_root = os.path.abspath(web_root) if web_root else None
         self.dir = None
         self.db = None
         self.todod = None
@@ -387,7 +392,7 @@ class Stack:
             if attempt:
                 self.port = free_port()
             r = subprocess.run([sys.executable, RENDER, "dev", "--port", str(self.port),
-                                "--socket", self.todod_socket, "--web-root", self.path("web"),
+                                "--socket", self.todod_socket, "--web-root", self.web_root or self.path("web"),
                                 "--rate", self.rate, "--burst", self.burst, "-o", conf],
                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
             if r.returncode != 0:
@@ -427,6 +432,8 @@ class Stack:
     def stop(self, check=True, keep=False):
         """Tear down in reverse order; with check, fail on logged problems."""
         errors = []
+        for other in reversed(self.__dict__.get("seconds", [])):  # start_second_todod
+            errors.extend(other.stop())
         for proc, sig, timeout in ((self.nginx, signal.SIGQUIT, 15),
                                    (self.todod, signal.SIGTERM, 30),
                                    (self.db, signal.SIGTERM, 60)):
@@ -451,6 +458,17 @@ class Stack:
         if errors:
             raise AssertionError("stack %s:\n  %s" % (self.name, "\n  ".join(errors)))
 
+    def start_second_todod(self):
+        """One more todod (same configuration and database, its own unix
+        socket) behind one more nginx (its own port and prefix directory):
+        a second service process, as on a second host. Returns it started
+        and healthy (a SecondTodod, with request() like the Stack's); stop()
+        stops it, nginx first, before the Stack's own processes."""
+        seconds = self.__dict__.setdefault("seconds", [])
+        other = SecondTodod(self, len(seconds) + 2)
+        seconds.append(other)
+        return other.start()
+
     # Logs.
     @property
     def nginx_error_log_path(self):
@@ -474,13 +492,16 @@ class Stack:
                     at = text.index(bad)
                     found.append("%s has a sanitizer report:\n%s" % (name, text[max(0, at - 200):at + 3000]))
                     break
+        for other in self.__dict__.get("seconds", []):
+            found.extend(other.problems())
         return found
 
     def diagnostics(self, lines=25):
         if self.dir is None:
             return ""
         out = []
-        for name in ("todod.log", "migrate.log", "nginx-error.log", "mariadb.log"):
+        for name in ("todod.log", "migrate.log", "nginx-error.log", "mariadb.log") + tuple(
+                n for other in self.__dict__.get("seconds", []) for n in other.log_names):
             text = [line for line in read_text(self.path("log", name)).splitlines()
                     if "[Note]" not in line][-lines:]
             if text:
@@ -533,6 +554,107 @@ class Stack:
                     break
                 chunks.append(chunk)
         return b"".join(chunks)
+
+
+class SecondTodod:
+    """A further todod + nginx pair on a Stack's database (see
+    Stack.start_second_todod). Number n >= 2 names its files: run/todod-n.sock,
+    nginx-n/, log/todod-n.log, log/nginx-n-error.log. todod reads the
+    Stack's todod.conf with TODOD_LISTEN pointing at its own socket, so
+    public_origin is still the Stack's (cookie writes here need the Stack's
+    base_url as Origin)."""
+
+    def __init__(self, stack, n):
+        self.stack = stack
+        self.n = n
+        self.todod = self.nginx = None
+        self.todod_exit = None
+        self.port = None
+        self.socket = stack.path("run", "todod-%d.sock" % n)
+        self.prefix = stack.path("nginx-%d" % n)
+        self.todod_log_path = stack.path("log", "todod-%d.log" % n)
+        self.nginx_error_log_path = stack.path("log", "nginx-%d-error.log" % n)
+        self.log_names = ("todod-%d.log" % n, "nginx-%d-error.log" % n)
+
+    base_url = Stack.base_url
+    request = Stack.request
+    send_raw = Stack.send_raw
+
+    def start(self):
+        os.makedirs(self.prefix, mode=0o755, exist_ok=True)
+        os.chmod(self.prefix, 0o755)
+        env = child_env(dict(self.stack.env_overrides, TODOD_LISTEN="unix:" + self.socket))
+        with open(self.todod_log_path, "ab") as log:
+            self.todod = subprocess.Popen([BIN, "-c", self.stack.path("todod.conf"), "serve"],
+                                          cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                          stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.socket):
+            if self.todod.poll() is not None:
+                raise StackError("todod %d exited with %d during start" % (self.n, self.todod.returncode))
+            if time.monotonic() > deadline:
+                raise StackError("todod %d did not create %s within 30s" % (self.n, self.socket))
+            time.sleep(0.05)
+        conf = os.path.join(self.prefix, "nginx.conf")
+        for _ in range(3):
+            self.port = free_port()
+            r = subprocess.run([sys.executable, RENDER, "dev", "--port", str(self.port),
+                                "--socket", self.socket,
+                                "--web-root", self.stack.web_root or self.stack.path("web"),
+                                "--rate", self.stack.rate, "--burst", self.stack.burst,
+                                "-o", conf], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise StackError("render-nginx failed: " + r.stderr)
+            with open(self.stack.path("log", "nginx-%d.out" % self.n), "ab") as log:
+                self.nginx = subprocess.Popen(
+                    [find_program("nginx"), "-p", self.prefix, "-c", conf,
+                     "-e", self.nginx_error_log_path, "-g", "daemon off;"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and self.nginx.poll() is None:
+                try:
+                    resp = self.request("GET", "/api/health", timeout=5)
+                    if resp.status == 200:
+                        return self
+                except OSError:
+                    pass
+                time.sleep(0.1)
+            if self.nginx.poll() is None:
+                raise StackError("nginx %d: no healthy answer on %d within 10s" % (self.n, self.port))
+        raise StackError("nginx %d failed to start: %s"
+                         % (self.n, read_text(self.nginx_error_log_path)[-2000:]))
+
+    def stop(self):
+        """Stop nginx, then todod; return a list of what went wrong."""
+        errors = []
+        for proc, sig, timeout in ((self.nginx, signal.SIGQUIT, 15),
+                                   (self.todod, signal.SIGTERM, 30)):
+            try:
+                rc = stop_process(proc, sig, timeout)
+                if proc is self.todod and rc is not None and self.todod_exit is None:
+                    self.todod_exit = rc
+            except Exception as e:
+                errors.append("todod/nginx %d: %s" % (self.n, e))
+        self.nginx = self.todod = None
+        if self.todod_exit not in (None, 0):
+            errors.append("todod %d exited with status %d" % (self.n, self.todod_exit))
+        return errors
+
+    def todod_log(self):
+        return read_text(self.todod_log_path)
+
+    def problems(self):
+        found = ["nginx %d: %s" % (self.n, line)
+                 for line in read_text(self.nginx_error_log_path).splitlines()
+                 if any(tag in line for tag in NGINX_BAD)]
+        text = self.todod_log()
+        for bad in SANITIZER_BAD:
+            if bad in text:
+                at = text.index(bad)
+                found.append("todod-%d.log has a sanitizer report:\n%s"
+                             % (self.n, text[max(0, at - 200):at + 3000]))
+                break
+        return found
 
 
 def run_todod(args, config=None, env=None, files=None, timeout=20):
