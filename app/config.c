@@ -96,7 +96,7 @@ static const struct option options[] = {
 	 "A list of common passwords, one a line (Debian's john-data), that\n"
 	 "sign-up and change-password refuse (case-insensitively, after NFKC);\n"
 	 "lines starting with \"#!comment:\" are skipped. Empty: no list."},
-	{"revocation_poll_ms", NUM(revocation_poll_ms), "1000", 100, 10000,
+	{"revocation_poll_ms", NUM(revocation_poll_ms), "500", 100, 10000,
 	 "How often each process reads new token revocations (sign-out,\n"
 	 "revoke-sessions, password change, account deletion) from the\n"
 	 "database; a revoked token is refused everywhere within this time."},

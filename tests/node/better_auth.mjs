@@ -1,8 +1,10 @@
 // Drives an unchanged Better Auth browser client (createAuthClient from
 // better-auth/client, version pinned in package.json) against a running
 // todod stack: sign-up, sign-in, get-session by cookie and by bearer token,
-// GET /api/auth/token through the client's $fetch, sign-out, and the error
-// answers the client sees. Prints TAP; exit status 1 when anything failed.
+// GET /api/auth/token through the client's $fetch, sign-out, the account
+// methods (changePassword, updateUser, revokeSessions, deleteUser) and their
+// effects, and the error answers the client sees. Prints TAP; exit status 1
+// when anything failed.
 //
 // Usage: node tests/node/better_auth.mjs BASE_URL      (Node >= 18)
 //   e.g. node tests/node/better_auth.mjs http://127.0.0.1:18080
@@ -115,7 +117,7 @@ class Jar {
 // methods, as browsers do), bearer (a token, or a function returning one).
 // `last` records the latest response's status and whether it set our cookie.
 function makeClient({ jar = null, origin = OWN_ORIGIN, bearer = null } = {}) {
-  const last = { status: 0, setCookie: false, requestHeaders: null };
+  const last = { status: 0, setCookie: false, requestHeaders: null, method: null, path: null };
   const fetchOptions = {
     onRequest(ctx) {
       const cookie = jar?.header();
@@ -123,6 +125,8 @@ function makeClient({ jar = null, origin = OWN_ORIGIN, bearer = null } = {}) {
       const method = (ctx.method || 'GET').toUpperCase();
       if (origin && method !== 'GET' && method !== 'HEAD') ctx.headers.set('origin', origin);
       last.requestHeaders = ctx.headers;
+      last.method = method;
+      last.path = new URL(String(ctx.url), base).pathname;
     },
     onResponse(ctx) {
       last.status = ctx.response.status;
@@ -303,5 +307,102 @@ res = await tb.client.signOut();
 ok(res.error === null && tb.last.status === 200 && res.data?.success === true,
    'sign-out with a bearer token and no Origin: 200 {success: true}',
    { status: tb.last.status, res });
+
+// ------------------------------------------------- accounts (issue 14)
+// Each method is the unchanged client's; `route` checks the path and method
+// the client chose for it.
+function route(last, path, what) {
+  ok(last.method === 'POST' && last.path === `/api/auth${path}`, `${what}: POST /api/auth${path}`,
+     { method: last.method, path: last.path });
+}
+const named = (u, nm) => typeof userId === 'string' && u?.id === userId && u.email === email &&
+  u.name === nm;
+async function bearerOf(pw) {
+  const r = await makeClient().client.signIn.email({ email, password: pw });
+  return r.data?.token ?? 'none';
+}
+async function sessionOf(token) {
+  return (await makeClient({ bearer: token }).client.getSession()).data;
+}
+
+const acctJar = new Jar();
+const acct = makeClient({ jar: acctJar });
+res = await acct.client.signIn.email({ email, password });
+ok(res.error === null && acctJar.value !== null, 'accounts: signed in by cookie', res.error);
+const otherToken = await bearerOf(password);
+ok(named((await sessionOf(otherToken))?.user, name), "accounts: a second sign-in's token works");
+
+// changePassword
+const newPassword = `pw2-${randomBytes(9).toString('base64url')}`;
+res = await acct.client.changePassword({ currentPassword: `${password}-wrong`, newPassword,
+                                         revokeOtherSessions: true });
+route(acct.last, '/change-password', 'changePassword');
+checkError(res, acct.last, 401, 'INVALID_EMAIL_OR_PASSWORD', 'changePassword, wrong current password');
+res = await acct.client.changePassword({ currentPassword: password, newPassword: 'Password1',
+                                         revokeOtherSessions: true });
+checkError(res, acct.last, 422, 'VALIDATION_FAILED', 'changePassword to a common password');
+ok(res.error?.field === 'newPassword', 'changePassword to a common password: field newPassword',
+   res.error);
+const cookieBefore = acctJar.value;
+res = await acct.client.changePassword({ currentPassword: password, newPassword,
+                                         revokeOtherSessions: true });
+ok(res.error === null && acct.last.status === 200 && named(res.data?.user, name),
+   'changePassword: 200 {token, user}', { status: acct.last.status, res });
+checkJwt(res.data?.token, userId, 'changePassword: data.token');
+ok(acctJar.value !== null && acctJar.value === res.data?.token && acctJar.value !== cookieBefore,
+   'changePassword: a fresh cookie carrying the new token', acctJar.lastSet);
+res = await acct.client.getSession();
+ok(res.error === null && named(res.data?.user, name), 'get-session with the new cookie: the user', res);
+ok((await sessionOf(otherToken)) === null, "get-session with another sign-in's token after changePassword: null");
+ok((await sessionOf(cookieBefore)) === null, 'get-session with the token of before changePassword: null');
+const probe = makeClient();
+res = await probe.client.signIn.email({ email, password });
+checkError(res, probe.last, 401, 'INVALID_EMAIL_OR_PASSWORD', 'signIn.email with the old password');
+const afterChange = await bearerOf(newPassword);
+ok(named((await sessionOf(afterChange))?.user, name), 'signIn.email with the new password works');
+
+// updateUser
+res = await acct.client.updateUser({ name: 'Grace Hopper' });
+route(acct.last, '/update-user', 'updateUser');
+ok(res.error === null && acct.last.status === 200 && res.data?.status === true,
+   'updateUser: 200 {status: true}', { status: acct.last.status, res });
+res = await acct.client.getSession();
+ok(named(res.data?.user, 'Grace Hopper') && isDate(res.data.user.updatedAt) &&
+   res.data.user.updatedAt.getTime() > user.updatedAt.getTime(),
+   'get-session after updateUser: the new name, a later updatedAt', res.data);
+res = await acct.client.updateUser({ name: '   ' });
+checkError(res, acct.last, 422, 'VALIDATION_FAILED', 'updateUser with a blank name');
+
+// revokeSessions
+res = await acct.client.revokeSessions();
+route(acct.last, '/revoke-sessions', 'revokeSessions');
+ok(res.error === null && acct.last.status === 200 && res.data?.status === true,
+   'revokeSessions: 200 {status: true}', { status: acct.last.status, res });
+res = await acct.client.getSession();
+ok(res.error === null && res.data === null, 'get-session with the cookie after revokeSessions: null', res);
+ok((await sessionOf(afterChange)) === null, "get-session with another sign-in's token after revokeSessions: null");
+res = await acct.client.signIn.email({ email, password: newPassword });
+ok(res.error === null && acctJar.value !== null, 'signIn.email right after revokeSessions', res.error);
+res = await acct.client.getSession();
+ok(named(res.data?.user, 'Grace Hopper'), 'get-session with that sign-in: the user at once', res);
+
+// deleteUser
+res = await acct.client.deleteUser({ password: `${newPassword}-wrong` });
+route(acct.last, '/delete-user', 'deleteUser');
+checkError(res, acct.last, 401, 'INVALID_EMAIL_OR_PASSWORD', 'deleteUser, wrong password');
+const beforeDelete = acctJar.value;
+res = await acct.client.deleteUser({ password: newPassword });
+ok(res.error === null && acct.last.status === 200 && res.data?.success === true &&
+   res.data?.message === 'User deleted', "deleteUser: 200 {success: true, message: 'User deleted'}",
+   { status: acct.last.status, res });
+ok(acct.last.setCookie && acctJar.value === null, 'deleteUser: the cookie is cleared', acctJar.lastSet);
+ok((await sessionOf(beforeDelete)) === null, 'get-session with the deleted account\'s token: null');
+res = await probe.client.signIn.email({ email, password: newPassword });
+checkError(res, probe.last, 401, 'INVALID_EMAIL_OR_PASSWORD', 'signIn.email after deleteUser');
+const reborn = makeClient({ jar: new Jar() });
+res = await reborn.client.signUp.email({ name: 'Second Life', email, password });
+ok(res.error === null && reborn.last.status === 201 && res.data?.user?.email === email &&
+   res.data.user.id !== userId, 'signUp.email with the deleted email: 201, a new account',
+   { status: reborn.last.status, res });
 
 finish();
