@@ -14,7 +14,10 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <json_c_version.h>
 #include <mysql.h>
+#include <openssl/crypto.h>
+#include <unistring/version.h>
 
 #include "config.h"
 #include "db.h"
@@ -25,19 +28,37 @@
 #include "routes.h"
 #include "password.h"
 #include "revoke.h"
+#include "todod_version.h"
 #include "worker.h"
 
 static int open_listener(const struct config *cfg);
 static int check_schema(const struct config *cfg);
 static void usage(FILE *f);
+static void print_version(FILE *f);
 
 static void
 usage(FILE *f)
 {
 	fputs("usage: todod [-c FILE] [serve | migrate]\n"
-	      "       todod --sample-config\n"
+	      "       todod --sample-config | --version\n"
 	      "Settings come from FILE (or $TODOD_CONFIG) and TODOD_* variables.\n",
 	      f);
+}
+
+/* The version, and those of the libraries: at run time where the library
+ * tells it, else (libjwt 1.10, libfcgi: no such call) as built against. */
+static void
+print_version(FILE *f)
+{
+	fprintf(f, "todod %s\n", TODOD_VERSION);
+	fprintf(f, "MariaDB Connector/C %s\n", mysql_get_client_info());
+	fprintf(f, "json-c %s\n", json_c_version());
+	fprintf(f, "%s\n", OpenSSL_version(OPENSSL_VERSION));
+	fprintf(f, "libunistring %d.%d.%d\n", _libunistring_version >> 16,
+		(_libunistring_version >> 8) & 0xff,
+		_libunistring_version & 0xff);
+	fprintf(f, "libjwt %s (build time)\n", TODOD_LIBJWT_VERSION);
+	fprintf(f, "libfcgi %s (build time)\n", TODOD_LIBFCGI_VERSION);
 }
 
 static int
@@ -142,6 +163,9 @@ main(int argc, char **argv)
 			path = argv[++i];
 		} else if (strcmp(argv[i], "--sample-config") == 0) {
 			config_write_sample(stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			print_version(stdout);
 			return 0;
 		} else if (strcmp(argv[i], "-h") == 0 ||
 			   strcmp(argv[i], "--help") == 0) {

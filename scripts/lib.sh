@@ -18,6 +18,7 @@ TODOD_PACKAGES=(
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
 	john-data prometheus
 	chromium fonts-dejavu-core
+	lintian dpkg-dev systemd
 )
 
 log() { printf '%s\n' "$*" >&2; }
