@@ -48,6 +48,8 @@ enum stmt {
 	STMT_TODO_LOCK,
 	STMT_TODO_WRITE,
 	STMT_TODO_DELETE,
+	STMT_TODO_APPLY,
+	STMT_TODO_APPLIED,
 	STMT_IDEM_INSERT,
 	STMT_IDEM_GET,
 	STMT_IDEM_SET,
@@ -99,6 +101,22 @@ static const char *const sql[STMT_MAX] = {
 		" priority = ?, due_at = ?, version = ?, updated_at = ?"
 		" WHERE id = ? AND user_id = ?",
 	[STMT_TODO_DELETE] = "DELETE FROM todos WHERE id = ? AND user_id = ?",
+	/* A write without a precondition, in one autocommit statement: each
+	 * column is set from the request where it says so (IF(set, value,
+	 * column)), and what it is set to is kept in the session's user
+	 * variables, which STMT_TODO_APPLIED reads back: the state this write
+	 * produced, whatever another writer does after it. */
+	[STMT_TODO_APPLY] = "UPDATE todos SET title = (@t := IF(?, ?, title)),"
+			    " description = (@d := IF(?, ?, description)),"
+			    " completed = (@c := IF(?, ?, completed)),"
+			    " priority = (@p := IF(?, ?, priority)),"
+			    " due_at = (@u := IF(?, ?, due_at)),"
+			    " version = (@v := version + 1), updated_at = ?,"
+			    " created_at = (@cr := created_at)"
+			    " WHERE id = ? AND user_id = ?",
+	[STMT_TODO_APPLIED] =
+		"SELECT @t, @d, @c, @p, CAST(@u AS DATETIME(3)), @v,"
+		" CAST(@cr AS DATETIME(3))",
 	[STMT_IDEM_INSERT] =
 		"INSERT INTO idempotency_keys (user_id, idem_key, request_hash,"
 		" todo_id, created_at) VALUES (?, ?, ?, NULL, ?)",
@@ -175,6 +193,9 @@ static int update_once(struct db *db, const char *reqid, long long id,
 		       long long uid, const struct store_todo_change *c,
 		       store_check_fn *check, void *ctx,
 		       struct store_todo *ret);
+static int apply_once(struct db *db, const char *reqid, long long id,
+		      long long uid, const struct store_todo_change *c,
+		      struct store_todo *ret);
 static int delete_once(struct db *db, const char *reqid, long long id,
 		       long long uid, store_check_fn *check, void *ctx);
 static int idem_once(struct db *db, const char *reqid, long long uid,
@@ -591,8 +612,83 @@ store_todo_update(struct db *db, const char *reqid, long long id, long long uid,
 			return -ECANCELED;
 		return rc;
 	}
-	WITH_RETRIES(rc, update_once(db, reqid, id, uid, c, check, ctx, ret));
+	if (check)
+		WITH_RETRIES(rc, update_once(db, reqid, id, uid, c, check, ctx,
+					     ret));
+	else
+		WITH_RETRIES(rc, apply_once(db, reqid, id, uid, c, ret));
 	return rc;
+}
+
+/* The write of a PUT or PATCH without If-Match: STMT_TODO_APPLY, then the
+ * values it set from the session's variables (two round trips, no
+ * explicit transaction: the statement is atomic, and the variables are
+ * this connection's alone). 1 written, 0 missing. */
+static int
+apply_once(struct db *db, const char *reqid, long long id, long long uid,
+	   const struct store_todo_change *c, struct store_todo *ret)
+{
+	long long f[5], completed = c->completed, priority = c->priority;
+	unsigned long tl = c->has_title ? c->title_len : 0,
+		      dl = c->has_desc ? c->desc_len : 0;
+	my_bool due_null = c->due_null;
+	MYSQL_TIME due, now, created;
+	struct todo_row row;
+	MYSQL_STMT *st;
+	MYSQL_BIND p[13], res[7];
+	int rc;
+
+	if ((rc = stmt(db, STMT_TODO_APPLY, __func__, reqid, &st)))
+		return rc;
+	f[0] = c->has_title;
+	f[1] = c->has_desc;
+	f[2] = c->has_completed;
+	f[3] = c->has_priority;
+	f[4] = c->has_due;
+	db_time_from_ms(&due, c->due_null ? 0 : c->due_ms);
+	db_time_from_ms(&now, time_now_ms());
+	db_bind_ll(&p[0], &f[0], NULL);
+	db_bind_str(&p[1], c->has_title ? c->title : "", &tl);
+	db_bind_ll(&p[2], &f[1], NULL);
+	db_bind_str(&p[3], c->has_desc ? c->desc : "", &dl);
+	db_bind_ll(&p[4], &f[2], NULL);
+	db_bind_ll(&p[5], &completed, NULL);
+	db_bind_ll(&p[6], &f[3], NULL);
+	db_bind_ll(&p[7], &priority, NULL);
+	db_bind_ll(&p[8], &f[4], NULL);
+	db_bind_time(&p[9], &due, &due_null);
+	db_bind_time(&p[10], &now, NULL);
+	db_bind_ll(&p[11], &id, NULL);
+	db_bind_ll(&p[12], &uid, NULL);
+	if ((rc = db_exec(db, st, p, NULL, __func__, reqid)))
+		return rc;
+	if (db_affected(st) != 1)
+		return 0; /* version always changes: no such row */
+
+	if ((rc = stmt(db, STMT_TODO_APPLIED, __func__, reqid, &st)))
+		return rc;
+	row_bind(&row, ret);
+	/* The same buffers as a row read, in the variables' order. */
+	res[0] = row.res[1];
+	res[1] = row.res[2];
+	res[2] = row.res[3];
+	res[3] = row.res[4];
+	res[4] = row.res[5];
+	res[5] = row.res[6];
+	db_bind_time(&res[6], &created, NULL);
+	if ((rc = db_exec(db, st, NULL, res, __func__, reqid)))
+		return rc;
+	rc = db_fetch(db, st, __func__, reqid);
+	db_done(st);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return -EIO;
+	row.created = created;
+	row.updated = now;
+	ret->id = id;
+	row_finish(&row);
+	return 1;
 }
 
 static int
