@@ -12,6 +12,7 @@
 #include "http.h"
 #include "json.h"
 #include "password.h"
+#include "revoke.h"
 #include "router.h"
 
 #ifndef TODOD_VERSION
@@ -256,6 +257,12 @@ metrics_get(struct request *r)
 	    "# TYPE todod_signins_shed_total counter\n"
 	    "todod_signins_shed_total %llu\n",
 	    atomic_load_explicit(&signins_shed, memory_order_relaxed));
+	put(&b,
+	    "# HELP todod_revocations Token revocations held in memory "
+	    "(revoked tokens and per-user cutoffs).\n"
+	    "# TYPE todod_revocations gauge\n"
+	    "todod_revocations %lu\n",
+	    revoke_count());
 	put(&b,
 	    "# HELP todod_resident_memory_bytes Resident set size.\n"
 	    "# TYPE todod_resident_memory_bytes gauge\n"

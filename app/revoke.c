@@ -288,6 +288,12 @@ revoke_check(long long uid, const unsigned char *jti, long long units)
 	return revoked;
 }
 
+unsigned long
+revoke_count(void)
+{
+	return (unsigned long)atomic_load(&nentries);
+}
+
 long long
 revoke_clock(void)
 {

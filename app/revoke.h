@@ -29,6 +29,8 @@ bool revoke_check(long long uid, const unsigned char *jti, long long units);
  * uid issued before cutoff; it matters until expires_ms. */
 void revoke_add(long long uid, const unsigned char *jti, long long cutoff,
 		long long expires_ms);
+/* How many revocations (token and user entries) are in memory now. */
+unsigned long revoke_count(void);
 /* The time now in units, strictly later than any earlier answer in this
  * process: a token minted after a revocation sorts after it. */
 long long revoke_clock(void);

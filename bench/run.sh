@@ -23,8 +23,11 @@
 #      todos for the first one through the API.
 #   5. Runs wrk (--latency, bench/*.lua) against 127.0.0.1 only:
 #        bare c=64 (baseline), health c=64, list c=64, list c=256,
-#        create c=64, list c=64 + a sign-in flood through :8080 (nginx's
-#        limit_req answers most), list c=64 + a sign-in flood through :8091
+#        create c=64, get c=64 (GET /api/todos/{id}, the newest seeded
+#        todo), patch c=64 (PATCH /api/todos/{id} without If-Match, round-
+#        robin over the 100 newest seeded todos), list c=64 + a sign-in
+#        flood through :8080 (nginx's limit_req answers most), list c=64 +
+#        a sign-in flood through :8091
 #        (every sign-in reaches todod's scrypt), bare again (drift check).
 #   6. Prints a table (also written to build/bench/results.md): requests/s,
 #      p50/p99/max latency, non-2xx, socket errors, ratio against bare; then
@@ -208,6 +211,12 @@ for pass in 1 2 3; do
 done
 [ "$(total_of "$B/token")" = "$NTODOS" ] || die "the list user has $(total_of "$B/token") todos, not $NTODOS"
 LIST_BYTES=$(curl -s -m 10 "$URL/api/todos" -H "Authorization: Bearer $TOKEN" | wc -c)
+# The ids for get and patch: the 100 newest of the seeded todos.
+TODO_IDS=$(curl -s -m 10 "$URL/api/todos?limit=100" -H "Authorization: Bearer $TOKEN" |
+	python3 -c 'import json,sys; print(",".join(str(t["id"]) for t in json.load(sys.stdin)["items"]))') ||
+	die "could not list the seeded todos' ids"
+TODO_ID=${TODO_IDS%%,*}
+[[ $TODO_ID =~ ^[0-9]+$ ]] || die "no todo id in the list: '$TODO_IDS'"
 
 # --- 5. the runs -----------------------------------------------------------
 # CPU ticks (user + system, all threads) of the server processes, by pid:
@@ -287,6 +296,12 @@ sleep 1
 log "== create c=64"
 BENCH_TOKEN_FILE=$B/token-create wrk_run create "$URL" 64 "$WRK_THREADS" create.lua
 sleep 1
+log "== get c=64 (todo $TODO_ID)"
+BENCH_TODO_ID=$TODO_ID wrk_run get "$URL" 64 "$WRK_THREADS" get.lua
+sleep 1
+log "== patch c=64 (over $(tr ',' '\n' <<<"$TODO_IDS" | wc -l) todos)"
+BENCH_TODO_IDS=$TODO_IDS wrk_run patch "$URL" 64 "$WRK_THREADS" patch.lua
+sleep 1
 mixed_run mixed-nginx "$URL"
 sleep 1
 mixed_run mixed-direct "$DIRECT_URL"
@@ -346,6 +361,8 @@ signin_row() { # LABEL NAME
 	row "list" list64 64
 	row "list" list256 256
 	row "create" create 64
+	row "get (one todo)" get 64
+	row "patch (round-robin, no If-Match)" patch 64
 	row "list + sign-in flood via :$PORT (limit_req)" mixed-nginx 64
 	row "list + sign-in flood past limit_req (:$DIRECT_PORT)" mixed-direct 64
 	row "bare again (drift)" bare-end 64
@@ -360,7 +377,7 @@ signin_row() { # LABEL NAME
 	echo
 	echo '| run | wall s | mariadbd | todod | nginx | bench-bare | other | busy | steal |'
 	echo '|---|---:|---:|---:|---:|---:|---:|---:|---:|'
-	for n in bare health list64 list256 create mixed-nginx mixed-direct bare-end; do
+	for n in bare health list64 list256 create get patch mixed-nginx mixed-direct bare-end; do
 		awk -v n="$n" -v ncpu="$(nproc)" '{
 			for (i = 1; i <= NF; i++) { split($i, kv, "="); c[kv[1]] = kv[2] }
 			o = c["all"] - c["mariadbd"] - c["todod"] - c["nginx"] - c["bare"]
@@ -373,6 +390,7 @@ signin_row() { # LABEL NAME
 	echo "- list / bare (c=64): $LB ($(awk -v r="$LB" 'BEGIN { print (r >= 1/3) ? "meets" : "misses" }') the goal >= 0.33)"
 	echo "- list c=256 / bare: $(ratio "$(get list256 rps)" "$BARE_RPS")"
 	echo "- create / bare: $(ratio "$(get create rps)" "$BARE_RPS"); durable creates: $CREATED_201 answered 201 in ${CREATE_SECS}s = $(awk -v n="$CREATED_201" -v s="$CREATE_SECS" 'BEGIN { printf "%.0f", n / s }')/s; rows in the database: $CREATE_ROWS (rows - 201s = $((CREATE_ROWS - CREATED_201)), requests still in flight when wrk stopped)"
+	echo "- get / bare: $(ratio "$(get get rps)" "$BARE_RPS"), statuses $(get get status | sed 's/,/, /g'); patch / bare: $(ratio "$(get patch rps)" "$BARE_RPS"), statuses $(get patch status | sed 's/,/, /g')"
 	echo "- list with sign-in flood / list alone: via :$PORT $(ratio "$(get mixed-nginx rps)" "$LIST_RPS"), past limit_req $(ratio "$(get mixed-direct rps)" "$LIST_RPS")"
 	for m in mixed-nginx mixed-direct; do
 		echo "  - $m sign-ins: $(status_of $m-signin 200) signed in (200) and $(status_of $m-signin 429) shed (429) in $(get $m-signin duration_s)s"

@@ -89,6 +89,7 @@ class MetricsTest(StackTestCase):
         self.assertEqual(busy + idle, 4)
         self.assertGreater(m[("todod_resident_memory_bytes", "")], 1 << 20)
         self.assertGreater(m[("todod_open_fds", "")], 3)
+        self.assertGreaterEqual(m[("todod_revocations", "")], 0)
         self.assertIn(("todod_build_info", '{version="%s"}' % self.version()), m)
         for state in ("running", "waiting"):
             self.assertIn(("todod_password_hashes", '{state="%s"}' % state), m)
