@@ -210,6 +210,8 @@ static int revocation_insert(struct db *db, const char *reqid, long long uid,
 			     long long expires_ms);
 static int exec_uid(struct db *db, const char *reqid, enum stmt id,
 		    long long uid, long long *ret_rows);
+static int query_ll(struct db *db, const char *reqid, enum stmt id,
+		    MYSQL_BIND *params, long long *ret);
 static void bind_values(const struct tq_statement *s, MYSQL_BIND *p,
 			long long *ints, unsigned long *lens);
 
@@ -310,21 +312,35 @@ user_finish(struct user_row *row)
 	u->updated_ms = db_time_to_ms(&row->updated);
 }
 
-int
-store_ping(struct db *db, const char *reqid)
+/* Runs statement id (params may be NULL) whose answer is one integer:
+ * 1 with *ret, 0 when it returned no row, or an error result. */
+static int
+query_ll(struct db *db, const char *reqid, enum stmt id, MYSQL_BIND *params,
+	 long long *ret)
 {
 	MYSQL_STMT *st;
 	MYSQL_BIND res[1];
-	long long one = 0;
+	long long v = 0;
 	int rc;
 
-	if ((rc = stmt(db, STMT_PING, __func__, reqid, &st)))
+	if ((rc = stmt(db, id, __func__, reqid, &st)))
 		return rc;
-	db_bind_ll(&res[0], &one, NULL);
-	if ((rc = db_exec(db, st, NULL, res, __func__, reqid)))
+	db_bind_ll(&res[0], &v, NULL);
+	if ((rc = db_exec(db, st, params, res, __func__, reqid)))
 		return rc;
 	rc = db_fetch(db, st, __func__, reqid);
 	db_done(st);
+	if (rc == 1)
+		*ret = v;
+	return rc;
+}
+
+int
+store_ping(struct db *db, const char *reqid)
+{
+	long long one = 0;
+	int rc = query_ll(db, reqid, STMT_PING, NULL, &one);
+
 	if (rc < 0)
 		return rc;
 	return rc == 1 && one == 1 ? 0 : -EIO;
@@ -333,18 +349,9 @@ store_ping(struct db *db, const char *reqid)
 int
 store_schema_version(struct db *db, long long *ret)
 {
-	MYSQL_STMT *st;
-	MYSQL_BIND res[1];
 	long long v = 0;
-	int rc;
+	int rc = query_ll(db, NULL, STMT_SCHEMA_VERSION, NULL, &v);
 
-	if ((rc = stmt(db, STMT_SCHEMA_VERSION, __func__, NULL, &st)))
-		return rc;
-	db_bind_ll(&res[0], &v, NULL);
-	if ((rc = db_exec(db, st, NULL, res, __func__, NULL)))
-		return rc;
-	rc = db_fetch(db, st, __func__, NULL);
-	db_done(st);
 	if (rc < 0)
 		return rc;
 	*ret = v;
@@ -1130,22 +1137,15 @@ store_revocation_check(struct db *db, const char *reqid, long long uid,
 	unsigned long jti_len = 16;
 	my_bool jti_null = jti == NULL;
 	long long n = 0;
-	MYSQL_STMT *st;
-	MYSQL_BIND p[4], res[1];
+	MYSQL_BIND p[4];
 	int rc;
 
-	if ((rc = stmt(db, STMT_REVOKE_CHECK, __func__, reqid, &st)))
-		return rc;
 	db_bind_ll(&p[0], &uid, NULL);
 	db_bind_ll(&p[1], &now_ms, NULL);
 	db_bind_blob(&p[2], jti ? (const void *)jti : "", &jti_len);
 	p[2].is_null = &jti_null;
 	db_bind_ll(&p[3], &units, NULL);
-	db_bind_ll(&res[0], &n, NULL);
-	if ((rc = db_exec(db, st, p, res, __func__, reqid)))
-		return rc;
-	rc = db_fetch(db, st, __func__, reqid);
-	db_done(st);
+	rc = query_ll(db, reqid, STMT_REVOKE_CHECK, p, &n);
 	if (rc < 0)
 		return rc;
 	return n > 0;
