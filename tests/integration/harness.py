@@ -478,7 +478,9 @@ class Stack:
         return read_text(self.path("log", "todod.log"))
 
     def nginx_error_log(self):
-        return read_text(self.nginx_error_log_path)
+        """What nginx logged while starting (-e) and while serving (the
+        error_log of the rendered config, under its prefix)."""
+        return read_text(self.nginx_error_log_path) + read_text(self.path("nginx", "error.log"))
 
     def problems(self):
         found = []

@@ -145,6 +145,9 @@ class NginxAnswersTest(StackTestCase):
             os.unlink(stack.todod_socket)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.bind(stack.todod_socket)
+        # Writable by nginx's unprivileged workers, as todod's own socket
+        # is (socket_mode), or they would get EACCES, logged as [crit].
+        os.chmod(stack.todod_socket, 0o666)
         s.close()
         try:
             resp = self.request("GET", "/api/health")
