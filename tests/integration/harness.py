@@ -691,6 +691,31 @@ def run_todod(args, config=None, env=None, files=None, timeout=20):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def race(calls, timeout=90):
+    """Run the callables at once (released by a barrier); their results in
+    order, an exception standing for a call that raised."""
+    results = [None] * len(calls)
+    barrier = threading.Barrier(len(calls))
+
+    def one(i):
+        try:
+            barrier.wait(30)
+            results[i] = calls[i]()
+        except Exception as e:  # reported by the caller's assertions
+            results[i] = e
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
+    if stuck:
+        raise AssertionError("calls %r still running after %ds" % (stuck, timeout))
+    return results
+
+
 class StackTestCase(unittest.TestCase):
     """One Stack per test class; override the class attributes to tune it."""
 

@@ -22,7 +22,7 @@ import uuid
 
 import jwtforge
 import test_auth as auth
-from harness import StackTestCase
+from harness import race, StackTestCase
 
 JOHN = "/usr/share/john/password.lst"
 # In john-data's list (checked by the test), 8 characters or more.
@@ -39,31 +39,6 @@ ROUTES = ("change-password", "update-user", "delete-user", "revoke-sessions")
 def jti_ms(jti):
     """The 48-bit Unix milliseconds at the front of a UUIDv7."""
     return int(jti.replace("-", "")[:12], 16)
-
-
-def race(calls, timeout=90):
-    """Run the callables at once (released by a barrier); their results in
-    order, an exception standing for a call that raised."""
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def one(i):
-        try:
-            barrier.wait(30)
-            results[i] = calls[i]()
-        except Exception as e:  # reported by the caller's assertions
-            results[i] = e
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
-    if stuck:
-        raise AssertionError("calls %r still running after %ds" % (stuck, timeout))
-    return results
 
 
 class AccountMixin(auth.AuthMixin):

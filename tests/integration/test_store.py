@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 
-from harness import StackTestCase, find_program
+from harness import race, StackTestCase, find_program
 
 N = 24  # concurrent writers on one todo: more than todod's 16 workers
 ROUNDS = int(os.environ.get("TODOD_STORE_ROUNDS") or 3)
@@ -32,31 +32,6 @@ TODO_KEYS = {"id", "title", "description", "completed", "priority", "dueAt", "cr
 ETAG_RE = re.compile(r'^"[\x21\x23-\x7e\x80-\xff]*"$')
 JSON = {"Content-Type": "application/json"}
 _serial = itertools.count(1)
-
-
-def race(calls, timeout=90):
-    """Run the callables at once, released together by a barrier; return
-    their results in order (an exception stands for a call that raised)."""
-    results = [None] * len(calls)
-    barrier = threading.Barrier(len(calls))
-
-    def one(i):
-        try:
-            barrier.wait(30)
-            results[i] = calls[i]()
-        except Exception as e:  # reported by the caller's assertions
-            results[i] = e
-
-    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads:
-        t.join(max(0.0, deadline - time.monotonic()))
-    stuck = [i for i, t in enumerate(threads) if t.is_alive()]
-    if stuck:
-        raise AssertionError("calls %r still running after %ds" % (stuck, timeout))
-    return results
 
 
 def statuses(results):
