@@ -42,8 +42,13 @@ static const struct option options[] = {
 	{"backlog", NUM(backlog), "1024", 1, 65535,
 	 "Listen backlog of the FastCGI socket."},
 	{"db_socket", STR(db_socket), "", 0, 0,
-	 "MariaDB unix socket; when set, db_host and db_port are not used."},
-	{"db_host", STR(db_host), "127.0.0.1", 0, 0, "MariaDB host."},
+	 "MariaDB unix socket, or several comma-separated (the nodes of a\n"
+	 "Galera cluster, at most 8) in order of preference: a worker uses\n"
+	 "the first that answers and is synced, and moves back to an earlier\n"
+	 "one when it is synced again. When set, db_host is not used."},
+	{"db_host", STR(db_host), "127.0.0.1", 0, 0,
+	 "MariaDB host, or several comma-separated as host or host:port\n"
+	 "(port defaults to db_port), in order of preference as db_socket."},
 	{"db_port", NUM(db_port), "3306", 1, 65535, "MariaDB port."},
 	{"db_name", STR(db_name), "todod", 0, 0, "Database name."},
 	{"db_user", STR(db_user), "todod", 0, 0,
@@ -60,6 +65,15 @@ static const struct option options[] = {
 	 "Seconds a write waits for a row lock another transaction holds\n"
 	 "(innodb_lock_wait_timeout); after a few such waits the request\n"
 	 "answers 503 and the log says contention."},
+	{"db_sync_wait", NUM(db_sync_wait), "1", 0, 15,
+	 "wsrep_sync_wait of each connection, for a Galera cluster: 1 makes\n"
+	 "every read wait until the node has applied what the cluster had\n"
+	 "committed when the read began, so a write through one node is read\n"
+	 "at once through any other; 0 turns that off. Ignored by a server\n"
+	 "that is not a Galera node."},
+	{"db_failback_ms", NUM(db_failback_ms), "2000", 100, 600000,
+	 "How often a worker that moved off its preferred database endpoint\n"
+	 "tries the preferred one again."},
 	{"jwt_secret_file", STR(jwt_secret_file), "", 0, 0,
 	 "File holding the current JWT signing secret (at least 32 bytes).\n"
 	 "TODOD_JWT_SECRET may carry the secret itself instead."},
@@ -126,6 +140,7 @@ static int derive(struct config *cfg, bool load_secrets, char *err,
 static int parse_file(struct config *cfg, const char *path, char *err,
 		      size_t errlen);
 static int origin_valid(const char *s, size_t len);
+static int parse_endpoints(struct config *cfg, char *err, size_t errlen);
 
 static const struct option *
 find_option(const char *key, size_t len)
@@ -361,6 +376,74 @@ origin_valid(const char *s, size_t len)
 	return memchr(p + 3, '/', len - (size_t)(p + 3 - s)) == NULL;
 }
 
+/* db_socket's list, else db_host's, into cfg->db[]. An empty item, a
+ * relative socket path, a bad port or a ninth endpoint is refused. */
+static int
+parse_endpoints(struct config *cfg, char *err, size_t errlen)
+{
+	bool sockets = cfg->db_socket[0] != '\0';
+	const char *key = sockets ? "db_socket" : "db_host";
+	const char *p = sockets ? cfg->db_socket : cfg->db_host;
+
+	cfg->ndb = 0;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		struct db_endpoint *e = &cfg->db[cfg->ndb];
+
+		while (len && (*p == ' ' || *p == '\t'))
+			p++, len--;
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if (len == 0 || cfg->ndb == CONFIG_DB_MAX) {
+			snprintf(err, errlen,
+				 "%s: an empty item or more than %d endpoints",
+				 key, CONFIG_DB_MAX);
+			return -EINVAL;
+		}
+		memset(e, 0, sizeof(*e));
+		if (sockets) {
+			if (*p != '/' || len >= sizeof(e->socket)) {
+				snprintf(err, errlen,
+					 "%s: \"%.*s\" is not an absolute path",
+					 key, (int)len, p);
+				return -EINVAL;
+			}
+			memcpy(e->socket, p, len);
+		} else {
+			const char *colon = memchr(p, ':', len);
+			size_t hlen = colon ? (size_t)(colon - p) : len;
+			long port = cfg->db_port;
+
+			if (colon) {
+				char num[8], *stop;
+
+				if (len - hlen - 1 == 0 ||
+				    len - hlen - 1 >= sizeof(num))
+					goto bad_host;
+				memcpy(num, colon + 1, len - hlen - 1);
+				num[len - hlen - 1] = '\0';
+				errno = 0;
+				port = strtol(num, &stop, 10);
+				if (errno || *stop || port < 1 || port > 65535)
+					goto bad_host;
+			}
+			if (hlen == 0 || hlen >= sizeof(e->host))
+				goto bad_host;
+			memcpy(e->host, p, hlen);
+			e->port = (unsigned)port;
+		}
+		cfg->ndb++;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+bad_host:
+	snprintf(err, errlen, "%s: \"%s\" is not host[:port],...", key,
+		 cfg->db_host);
+	return -EINVAL;
+}
+
 static int
 derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 {
@@ -412,6 +495,8 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		}
 		strcpy(cfg->origins[cfg->norigins++], tok);
 	}
+	if (parse_endpoints(cfg, err, errlen) < 0)
+		return -EINVAL;
 
 	memset(&cfg->jwt, 0, sizeof(cfg->jwt));
 	strcpy(cfg->jwt.issuer, cfg->jwt_issuer);

@@ -9,14 +9,22 @@
 #include "jwt.h"
 
 #define CONFIG_ORIGINS_MAX 16
+#define CONFIG_DB_MAX 8 /* database endpoints */
+
+/* One MariaDB server: a unix socket, or a host and port. */
+struct db_endpoint {
+	char socket[256];
+	char host[256];
+	unsigned port;
+};
 
 struct config {
 	char listen[256];
 	long socket_mode;
 	long workers;
 	long backlog;
-	char db_socket[256];
-	char db_host[256];
+	char db_socket[1024];
+	char db_host[1024];
 	long db_port;
 	char db_name[64];
 	char db_user[64];
@@ -24,6 +32,8 @@ struct config {
 	char db_password_file[256];
 	long db_timeout;
 	long db_lock_timeout;
+	long db_sync_wait;
+	long db_failback_ms;
 	char jwt_secret_file[256];
 	char jwt_kid[JWT_KID_MAX + 1];
 	char jwt_previous_secrets[1024];
@@ -47,6 +57,9 @@ struct config {
 	struct jwt_config jwt;
 	char origins[CONFIG_ORIGINS_MAX][256]; /* public + trusted */
 	int norigins;
+	/* db_socket's list, else db_host's, in order of preference. */
+	struct db_endpoint db[CONFIG_DB_MAX];
+	int ndb;
 };
 
 /* Sets defaults, reads path (NULL: none), applies TODOD_* overrides from

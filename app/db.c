@@ -31,19 +31,27 @@ struct dyn_stmt {
 struct db {
 	const struct config *cfg;
 	MYSQL *mysql;
+	int ep; /* the endpoint (cfg->db[]) mysql is connected to */
+	long long ep_fail_ms[CONFIG_DB_MAX]; /* last failure of each */
+	long long failback_ms; /* when to try an earlier endpoint again */
 	MYSQL_STMT *fixed[DB_FIXED_MAX];
 	struct dyn_stmt dyn[DB_DYN_MAX];
 	long long last_used_ms;
 	long long last_fail_ms;
 	bool lost; /* lost since db_clear_lost() */
+	bool retry_safe; /* lost before anything of this request ran */
+	unsigned executed; /* statements run since db_clear_lost() */
 	bool broken; /* to be dropped at the next db_connect() */
 	bool ever_connected;
 };
 
 static void db_disconnect(struct db *db);
 static bool is_gone(unsigned err);
-static MYSQL *open_connection(const struct config *cfg, bool multi,
+static MYSQL *open_connection(const struct config *cfg, int ep, bool multi,
 			      char *errbuf, size_t errlen);
+static int node_ready(MYSQL *m, char *errbuf, size_t errlen);
+static int open_first(struct db *db, int below, long long now,
+		      const char *reqid);
 static int prepare(struct db *db, MYSQL_STMT **slot, const char *text,
 		   size_t len, const char *func, const char *reqid);
 static uint64_t text_hash(const char *s, size_t len);
@@ -88,12 +96,13 @@ db_free(struct db *db)
 }
 
 static MYSQL *
-open_connection(const struct config *cfg, bool multi, char *errbuf,
+open_connection(const struct config *cfg, int ep, bool multi, char *errbuf,
 		size_t errlen)
 {
+	const struct db_endpoint *e = &cfg->db[ep];
 	unsigned timeout = (unsigned)cfg->db_timeout;
 	my_bool off = 0;
-	char init[256];
+	char init[320];
 	MYSQL *m = mysql_init(NULL);
 
 	if (!m) {
@@ -102,43 +111,133 @@ open_connection(const struct config *cfg, bool multi, char *errbuf,
 	}
 	/* A row lock held elsewhere is waited for db_lock_timeout seconds,
 	 * not InnoDB's 50: the write is retried or answered long before
-	 * nginx gives up on it. */
+	 * nginx gives up on it. wsrep_sync_wait only acts on a Galera node:
+	 * there it makes each read see every write the cluster committed
+	 * before it (read-your-writes through any node). */
 	snprintf(
 		init, sizeof(init),
 		"SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,"
 		"NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO',"
-		" innodb_lock_wait_timeout = %ld",
-		cfg->db_lock_timeout);
+		" innodb_lock_wait_timeout = %ld, wsrep_sync_wait = %ld",
+		cfg->db_lock_timeout, cfg->db_sync_wait);
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
 	mysql_options(m, MYSQL_OPT_RECONNECT, &off);
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(m, MYSQL_INIT_COMMAND, init);
-	if (!mysql_real_connect(m, cfg->db_socket[0] ? NULL : cfg->db_host,
-				cfg->db_user, cfg->db_password, cfg->db_name,
-				cfg->db_socket[0] ? 0 : (unsigned)cfg->db_port,
-				cfg->db_socket[0] ? cfg->db_socket : NULL,
+	if (!mysql_real_connect(m, e->socket[0] ? NULL : e->host, cfg->db_user,
+				cfg->db_password, cfg->db_name,
+				e->socket[0] ? 0 : e->port,
+				e->socket[0] ? e->socket : NULL,
 				multi ? CLIENT_MULTI_STATEMENTS : 0)) {
-		snprintf(errbuf, errlen, "%s (%u)", mysql_error(m),
+		snprintf(errbuf, errlen, "%s: %s (%u)",
+			 e->socket[0] ? e->socket : e->host, mysql_error(m),
 			 mysql_errno(m));
+		mysql_close(m);
+		return NULL;
+	}
+	if (node_ready(m, errbuf, errlen) < 0) {
 		mysql_close(m);
 		return NULL;
 	}
 	return m;
 }
 
+/* 0 when the server takes queries: not a Galera node, or one whose
+ * wsrep_ready is ON (a joining, donor-blocked or non-primary node refuses
+ * them with 1047, and counts as unreachable). SHOW is answered even by a
+ * node that is not ready. */
+static int
+node_ready(MYSQL *m, char *errbuf, size_t errlen)
+{
+	static const char q[] = "SHOW GLOBAL STATUS LIKE 'wsrep_ready'";
+	static const char on[] = "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'";
+	const char *what[2] = {on, q};
+	bool val[2] = {false, false};
+
+	for (int i = 0; i < 2; i++) {
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+
+		if (mysql_real_query(m, what[i], strlen(what[i])) != 0 ||
+		    !(res = mysql_store_result(m))) {
+			snprintf(errbuf, errlen, "%s (%u)", mysql_error(m),
+				 mysql_errno(m));
+			return -1;
+		}
+		row = mysql_fetch_row(res);
+		val[i] = row && row[1] && strcmp(row[1], "ON") == 0;
+		mysql_free_result(res);
+		if (i == 0 && !val[0])
+			return 0; /* not a cluster node */
+	}
+	if (val[1])
+		return 0;
+	snprintf(errbuf, errlen,
+		 "the Galera node is not synced (wsrep_ready "
+		 "OFF)");
+	return -1;
+}
+
 MYSQL *
 db_open_admin(const struct config *cfg, char *errbuf, size_t errlen)
 {
-	return open_connection(cfg, true, errbuf, errlen);
+	MYSQL *m = NULL;
+
+	for (int i = 0; i < cfg->ndb && !m; i++)
+		m = open_connection(cfg, i, true, errbuf, errlen);
+	return m;
+}
+
+/* Connects to the first endpoint before `below` that answers and is
+ * ready, skipping those that failed less than RECONNECT_BACKOFF_MS ago
+ * (a worker does not hammer a server that is down). 0, or -EAGAIN. */
+static int
+open_first(struct db *db, int below, long long now, const char *reqid)
+{
+	char err[320];
+
+	for (int i = 0; i < below; i++) {
+		MYSQL *m;
+
+		if (db->ep_fail_ms[i] &&
+		    now - db->ep_fail_ms[i] < RECONNECT_BACKOFF_MS)
+			continue;
+		m = open_connection(db->cfg, i, false, err, sizeof(err));
+		if (!m) {
+			/* Logged once per outage of an endpoint. */
+			if (!db->ep_fail_ms[i])
+				log_error(reqid, "db: cannot connect: %s", err);
+			db->ep_fail_ms[i] = now;
+			metrics_db_error(METRICS_DB_UNAVAILABLE);
+			continue;
+		}
+		if (db->mysql) {
+			log_info(reqid, "db: back on endpoint %d", i + 1);
+			db_disconnect(db);
+		} else if (db->ever_connected || db->last_fail_ms) {
+			if (db->cfg->ndb > 1)
+				log_info(reqid,
+					 "db: reconnected to endpoint %d",
+					 i + 1);
+			else
+				log_info(reqid, "db: reconnected");
+			metrics_db_reconnect();
+		}
+		db->mysql = m;
+		db->ep = i;
+		db->ep_fail_ms[i] = 0;
+		db->failback_ms = now + db->cfg->db_failback_ms;
+		return 0;
+	}
+	return -EAGAIN;
 }
 
 int
 db_connect(struct db *db, const char *reqid)
 {
 	long long now = time_now_ms();
-	char err[256];
 
 	/* A connection found broken during the last request is dropped here,
 	 * at the start of the next use, never while a caller holds one of its
@@ -157,19 +256,9 @@ db_connect(struct db *db, const char *reqid)
 		db->last_used_ms = now;
 		return 0;
 	}
-	/* A worker does not hammer a server that is down. */
-	if (db->last_fail_ms && now - db->last_fail_ms < RECONNECT_BACKOFF_MS)
-		return -EAGAIN;
-	db->mysql = open_connection(db->cfg, false, err, sizeof(err));
-	if (!db->mysql) {
+	if (open_first(db, db->cfg->ndb, now, reqid) < 0) {
 		db->last_fail_ms = now;
-		log_error(reqid, "db: cannot connect: %s", err);
-		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		return -EAGAIN;
-	}
-	if (db->last_fail_ms || db->ever_connected) {
-		log_info(reqid, "db: reconnected");
-		metrics_db_reconnect();
 	}
 	db->ever_connected = true;
 	db->last_fail_ms = 0;
@@ -183,6 +272,12 @@ db_lost(const struct db *db)
 	return db->lost;
 }
 
+bool
+db_retry_safe(const struct db *db)
+{
+	return db->lost && db->retry_safe;
+}
+
 void
 db_clear_lost(struct db *db)
 {
@@ -193,6 +288,19 @@ db_clear_lost(struct db *db)
 		db->broken = false;
 	}
 	db->lost = false;
+	db->retry_safe = false;
+	db->executed = 0;
+	/* Off the preferred endpoint: now and then try the earlier ones, and
+	 * move back to the first that is synced again (here, where no
+	 * transaction is open and no statement in use). */
+	if (db->mysql && db->ep > 0) {
+		long long now = time_now_ms();
+
+		if (now >= db->failback_ms) {
+			db->failback_ms = now + db->cfg->db_failback_ms;
+			open_first(db, db->ep, now, NULL);
+		}
+	}
 }
 
 static bool
@@ -209,6 +317,7 @@ is_gone(unsigned err)
 	case ER_SERVER_SHUTDOWN:
 	case ER_QUERY_INTERRUPTED:
 	case ER_CON_COUNT_ERROR:
+	case ER_UNKNOWN_COM_ERROR: /* 1047: Galera node not ready */
 	case 4031: /* ER_CLIENT_INTERACTION_TIMEOUT */ return true;
 	default: return false;
 	}
@@ -239,6 +348,11 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 			  msg, err);
 		db->broken = true;
 		db->lost = true;
+		/* Refused by a node that is not synced, or not sent at all:
+		 * when nothing ran before, nothing of this request happened. */
+		db->retry_safe =
+			db->executed == 0 && (err == ER_UNKNOWN_COM_ERROR ||
+					      err == CR_SERVER_GONE_ERROR);
 		db->last_fail_ms = 0;
 		return -EAGAIN;
 	}
@@ -351,6 +465,7 @@ db_begin(struct db *db, const char *func, const char *reqid)
 		return rc;
 	if (mysql_real_query(db->mysql, q, sizeof(q) - 1) != 0)
 		return db_fail(db, NULL, func, reqid);
+	db->executed++;
 	return 0;
 }
 
@@ -461,6 +576,7 @@ db_exec(struct db *db, MYSQL_STMT *st, MYSQL_BIND *params, MYSQL_BIND *results,
 		return db_fail(db, st, func, reqid);
 	if (mysql_stmt_execute(st) != 0)
 		return db_fail(db, st, func, reqid);
+	db->executed++;
 	if (results && mysql_stmt_bind_result(st, results) != 0)
 		return db_fail(db, st, func, reqid);
 	return 0;

@@ -34,6 +34,10 @@ void db_free(struct db *db); /* accepts NULL */
 int db_connect(struct db *db, const char *reqid);
 /* True when the connection was lost since the last db_clear_lost(). */
 bool db_lost(const struct db *db);
+/* True when the connection was lost before any statement of this request
+ * ran (the node refused the first one as not synced, 1047, or it could
+ * not be sent, 2006): the request may run again whatever it does. */
+bool db_retry_safe(const struct db *db);
 /* Starts a request: forgets the loss and drops a broken connection (a
  * connection found broken mid-request stays open, with its statements,
  * until then, so that no caller uses a freed statement). */

@@ -245,12 +245,22 @@ http_read_json(struct request *r, struct json_object **ret)
 		return http_error(r, 413,
 				  "The request body is larger than the limit.",
 				  NULL);
-	/* One byte more than the limit tells an overlong stream apart. */
-	buf = arena_alloc(r->arena, (size_t)r->cfg->body_limit + 2);
-	if (!buf)
-		return http_internal(r);
-	n = r->fcgi ? FCGX_GetStr(buf, (int)r->cfg->body_limit + 1, r->fcgi->in)
-		    : 0;
+	if (r->in_read) {
+		buf = r->in_buf;
+		n = r->in_len;
+	} else {
+		/* One byte more than the limit tells an overlong stream
+		 * apart. */
+		buf = arena_alloc(r->arena, (size_t)r->cfg->body_limit + 2);
+		if (!buf)
+			return http_internal(r);
+		n = r->fcgi ? FCGX_GetStr(buf, (int)r->cfg->body_limit + 1,
+					  r->fcgi->in)
+			    : 0;
+		r->in_buf = buf;
+		r->in_len = n;
+		r->in_read = true;
+	}
 	if (n > r->cfg->body_limit)
 		return http_error(r, 413,
 				  "The request body is larger than the limit.",

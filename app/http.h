@@ -54,6 +54,12 @@ struct request {
 	bool via_cookie;
 	bool token_presented;
 
+	/* The body as read by http_read_json, kept for a second run of the
+	 * handler (the FastCGI stream is read once). */
+	char *in_buf;
+	int in_len;
+	bool in_read;
+
 	/* The response being built. */
 	struct {
 		const char *name, *value;

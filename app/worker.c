@@ -139,9 +139,12 @@ handle(struct worker *w)
 	nh0 = r.nheaders;
 	status = route->handler(&r);
 	if (status == 503 && db_lost(w->db) &&
-	    (r.method == HTTP_GET || r.method == HTTP_HEAD)) {
+	    (r.method == HTTP_GET || r.method == HTTP_HEAD ||
+	     db_retry_safe(w->db))) {
 		/* The connection died under a safe request (MariaDB restarted
-		 * since this worker last used it): reconnect and run it again. */
+		 * since this worker last used it), or before anything of any
+		 * request ran: reconnect (to the next endpoint when this one is
+		 * gone) and run it again. */
 		r.err_code = r.err_message = r.err_field = r.err_cause = NULL;
 		r.body = NULL;
 		r.body_len = 0;

@@ -36,6 +36,7 @@ static void test_invalid(void);
 static void test_secrets(void);
 static void test_previous(void);
 static void test_origins(void);
+static void test_endpoints(void);
 static void test_sample(const char *sample);
 static void cleanup(void);
 
@@ -642,6 +643,68 @@ test_origins(void)
 #undef ALLOWED
 }
 
+/* db_socket and db_host as lists of endpoints, in order of preference. */
+static void
+test_endpoints(void)
+{
+	static const char *bad[] = {
+		"db_socket = /a.sock,,/b.sock\n",
+		"db_socket = /a.sock,\n",
+		"db_socket = relative.sock\n",
+		"db_socket = /1,/2,/3,/4,/5,/6,/7,/8,/9\n",
+		"db_host = a:0\n",
+		"db_host = a:65536\n",
+		"db_host = a:x\n",
+		"db_host = a:\n",
+		"db_host = :3306\n",
+		"db_host = a,,b\n",
+	};
+
+	is_int(load(NULL, false), 0, "defaults");
+	is_int(cfg.ndb, 1, "one endpoint by default");
+	is_str(cfg.db[0].host, "127.0.0.1", "default endpoint host");
+	is_int(cfg.db[0].port, 3306, "default endpoint port");
+	is_str(cfg.db[0].socket, "", "default endpoint has no socket");
+
+	is_int(load(text("ep1.conf",
+			 "db_socket = /v/db1.sock, /v/db2.sock ,/v/db3.sock\n"
+			 "db_host = ignored\n"),
+		    false),
+	       0, "a list of sockets loads");
+	is_int(cfg.ndb, 3, "three socket endpoints");
+	is_str(cfg.db[0].socket, "/v/db1.sock", "first socket");
+	is_str(cfg.db[1].socket, "/v/db2.sock", "second socket, trimmed");
+	is_str(cfg.db[2].socket, "/v/db3.sock", "third socket");
+
+	is_int(load(text("ep2.conf",
+			 "db_port = 3307\ndb_host = a.example,b.example:3310\n"),
+		    false),
+	       0, "a list of hosts loads");
+	is_int(cfg.ndb, 2, "two host endpoints");
+	is_str(cfg.db[0].host, "a.example", "first host");
+	is_int(cfg.db[0].port, 3307, "a host without a port takes db_port");
+	is_str(cfg.db[1].host, "b.example", "second host");
+	is_int(cfg.db[1].port, 3310, "host:port");
+
+	is_int(load(text("ep3.conf", "db_socket = /1,/2,/3,/4,/5,/6,/7,/8\n"),
+		    false),
+	       0, "eight endpoints load");
+	is_int(cfg.ndb, 8, "eight endpoints");
+	is_int(cfg.db_sync_wait, 1, "db_sync_wait defaults to 1");
+	is_int(cfg.db_failback_ms, 2000, "db_failback_ms defaults to 2000");
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "epbad%zu.conf", i);
+		is_int(load(text(name, bad[i]), false), -EINVAL,
+		       "refused: %.*s", (int)strlen(bad[i]) - 1, bad[i]);
+		ok(err_has(strncmp(bad[i], "db_socket", 9) == 0 ? "db_socket"
+								: "db_host"),
+		   "the error names the setting");
+	}
+}
+
 static void
 test_sample(const char *sample)
 {
@@ -727,6 +790,7 @@ main(int argc, char **argv)
 	test_secrets();
 	test_previous();
 	test_origins();
+	test_endpoints();
 	test_sample(argc > 1 ? argv[1] : NULL);
 	cleanup();
 	return done();
