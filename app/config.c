@@ -65,12 +65,13 @@ static const struct option options[] = {
 	 "Seconds a write waits for a row lock another transaction holds\n"
 	 "(innodb_lock_wait_timeout); after a few such waits the request\n"
 	 "answers 503 and the log says contention."},
-	{"db_sync_wait", NUM(db_sync_wait), "1", 0, 15,
-	 "wsrep_sync_wait of each connection, for a Galera cluster: 1 makes\n"
-	 "every read wait until the node has applied what the cluster had\n"
-	 "committed when the read began, so a write through one node is read\n"
-	 "at once through any other; 0 turns that off. Ignored by a server\n"
-	 "that is not a Galera node."},
+	{"db_sync_wait", NUM(db_sync_wait), "7", 0, 15,
+	 "wsrep_sync_wait of each connection, for a Galera cluster: the\n"
+	 "statements that first wait until the node has applied everything\n"
+	 "the cluster committed before them (1 reads, 2 updates and deletes,\n"
+	 "4 inserts; 7 all three), so a write through one node is seen at\n"
+	 "once through any other; 0 turns that off. Ignored by a server that\n"
+	 "is not a Galera node."},
 	{"db_failback_ms", NUM(db_failback_ms), "2000", 100, 600000,
 	 "How often a worker that moved off its preferred database endpoint\n"
 	 "tries the preferred one again."},

@@ -40,6 +40,7 @@ struct db {
 	long long last_fail_ms;
 	bool lost; /* lost since db_clear_lost() */
 	bool retry_safe; /* lost before anything of this request ran */
+	bool galera; /* connected to a Galera node */
 	unsigned executed; /* statements run since db_clear_lost() */
 	bool broken; /* to be dropped at the next db_connect() */
 	bool ever_connected;
@@ -48,8 +49,8 @@ struct db {
 static void db_disconnect(struct db *db);
 static bool is_gone(unsigned err);
 static MYSQL *open_connection(const struct config *cfg, int ep, bool multi,
-			      char *errbuf, size_t errlen);
-static int node_ready(MYSQL *m, char *errbuf, size_t errlen);
+			      bool *galera, char *errbuf, size_t errlen);
+static int node_ready(MYSQL *m, bool *galera, char *errbuf, size_t errlen);
 static int open_first(struct db *db, int below, long long now,
 		      const char *reqid);
 static int prepare(struct db *db, MYSQL_STMT **slot, const char *text,
@@ -96,8 +97,8 @@ db_free(struct db *db)
 }
 
 static MYSQL *
-open_connection(const struct config *cfg, int ep, bool multi, char *errbuf,
-		size_t errlen)
+open_connection(const struct config *cfg, int ep, bool multi, bool *galera,
+		char *errbuf, size_t errlen)
 {
 	const struct db_endpoint *e = &cfg->db[ep];
 	unsigned timeout = (unsigned)cfg->db_timeout;
@@ -137,7 +138,7 @@ open_connection(const struct config *cfg, int ep, bool multi, char *errbuf,
 		mysql_close(m);
 		return NULL;
 	}
-	if (node_ready(m, errbuf, errlen) < 0) {
+	if (node_ready(m, galera, errbuf, errlen) < 0) {
 		mysql_close(m);
 		return NULL;
 	}
@@ -149,7 +150,7 @@ open_connection(const struct config *cfg, int ep, bool multi, char *errbuf,
  * them with 1047, and counts as unreachable). SHOW is answered even by a
  * node that is not ready. */
 static int
-node_ready(MYSQL *m, char *errbuf, size_t errlen)
+node_ready(MYSQL *m, bool *galera, char *errbuf, size_t errlen)
 {
 	static const char q[] = "SHOW GLOBAL STATUS LIKE 'wsrep_ready'";
 	static const char on[] = "SHOW GLOBAL VARIABLES LIKE 'wsrep_on'";
@@ -172,6 +173,7 @@ node_ready(MYSQL *m, char *errbuf, size_t errlen)
 		if (i == 0 && !val[0])
 			return 0; /* not a cluster node */
 	}
+	*galera = true;
 	if (val[1])
 		return 0;
 	snprintf(errbuf, errlen,
@@ -184,9 +186,10 @@ MYSQL *
 db_open_admin(const struct config *cfg, char *errbuf, size_t errlen)
 {
 	MYSQL *m = NULL;
+	bool galera = false;
 
 	for (int i = 0; i < cfg->ndb && !m; i++)
-		m = open_connection(cfg, i, true, errbuf, errlen);
+		m = open_connection(cfg, i, true, &galera, errbuf, errlen);
 	return m;
 }
 
@@ -199,12 +202,14 @@ open_first(struct db *db, int below, long long now, const char *reqid)
 	char err[320];
 
 	for (int i = 0; i < below; i++) {
+		bool galera = false;
 		MYSQL *m;
 
 		if (db->ep_fail_ms[i] &&
 		    now - db->ep_fail_ms[i] < RECONNECT_BACKOFF_MS)
 			continue;
-		m = open_connection(db->cfg, i, false, err, sizeof(err));
+		m = open_connection(db->cfg, i, false, &galera, err,
+				    sizeof(err));
 		if (!m) {
 			/* Logged once per outage of an endpoint. */
 			if (!db->ep_fail_ms[i])
@@ -226,6 +231,7 @@ open_first(struct db *db, int below, long long now, const char *reqid)
 			metrics_db_reconnect();
 		}
 		db->mysql = m;
+		db->galera = galera;
 		db->ep = i;
 		db->ep_fail_ms[i] = 0;
 		db->failback_ms = now + db->cfg->db_failback_ms;
@@ -342,7 +348,11 @@ db_fail(struct db *db, MYSQL_STMT *st, const char *func, const char *reqid)
 		metrics_db_error(METRICS_DB_CONTENTION);
 		return -EBUSY;
 	}
-	if (is_gone(err) || err == 0) {
+	/* On a Galera node a failed commit (1180) is a node that lost the
+	 * cluster's primary component as it replicated: nothing was
+	 * committed, and the node is as good as unreachable. */
+	if (is_gone(err) || err == 0 ||
+	    (db->galera && err == ER_ERROR_DURING_COMMIT)) {
 		metrics_db_error(METRICS_DB_UNAVAILABLE);
 		log_error(reqid, "%s: database connection lost: %s (%u)", func,
 			  msg, err);

@@ -14,7 +14,7 @@ case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbi
 TODOD_PACKAGES=(
 	build-essential pkg-config meson ninja-build
 	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libunistring-dev
-	mariadb-server mariadb-client
+	mariadb-server mariadb-client galera-4 rsync
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
 	john-data prometheus
 	chromium fonts-dejavu-core

@@ -690,7 +690,7 @@ test_endpoints(void)
 		    false),
 	       0, "eight endpoints load");
 	is_int(cfg.ndb, 8, "eight endpoints");
-	is_int(cfg.db_sync_wait, 1, "db_sync_wait defaults to 1");
+	is_int(cfg.db_sync_wait, 7, "db_sync_wait defaults to 7");
 	is_int(cfg.db_failback_ms, 2000, "db_failback_ms defaults to 2000");
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
