@@ -433,6 +433,13 @@ db_stmt_text(struct db *db, const char *sql, size_t len, const char *func,
 	struct dyn_stmt *e = NULL;
 	int rc;
 
+	/* Connect first: a connect that finds the connection dead drops it
+	 * with every cached text, and the entry below must outlive that. */
+	if (db->broken)
+		return -EAGAIN;
+	if ((rc = db_connect(db, reqid)) < 0)
+		return rc;
+
 	/* Open addressing; a slot is never emptied but by a disconnect. */
 	for (unsigned i = 0; i < DB_DYN_MAX; i++) {
 		struct dyn_stmt *d = &db->dyn[(h + i) % DB_DYN_MAX];

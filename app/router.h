@@ -13,6 +13,10 @@ enum route_flags {
 	ROUTE_AUTH = 1 << 0, /* needs a valid token (401 otherwise) */
 	ROUTE_NOSTORE = 1 << 1, /* Cache-Control: no-store */
 	ROUTE_PRIVATE = 1 << 2, /* Cache-Control: private, no-cache */
+	/* Runs again when its database connection was lost under it, if
+	 * running it twice ends in the same state: a POST with an
+	 * Idempotency-Key, a PUT or PATCH without If-Match. */
+	ROUTE_REPLAY = 1 << 3,
 };
 
 struct route {

@@ -51,9 +51,24 @@ struct pool {
 
 static void *worker_main(void *arg);
 static void handle(struct worker *w);
+static bool replayable(const struct request *r, const struct route *route);
 static long long mono_us(void);
 
 static atomic_llong last_purge_ms;
+
+/* A write that ends in the same state when it runs twice: a create under
+ * an Idempotency-Key (the second run finds the key, or makes the todo the
+ * first never committed), a PUT or PATCH without If-Match (the same fields
+ * set again). */
+static bool
+replayable(const struct request *r, const struct route *route)
+{
+	if (!(route->flags & ROUTE_REPLAY))
+		return false;
+	if (r->method == HTTP_POST)
+		return http_param(r, "HTTP_IDEMPOTENCY_KEY") != NULL;
+	return http_param(r, "HTTP_IF_MATCH") == NULL;
+}
 
 static void
 handle(struct worker *w)
@@ -140,11 +155,12 @@ handle(struct worker *w)
 	status = route->handler(&r);
 	if (status == 503 && db_lost(w->db) &&
 	    (r.method == HTTP_GET || r.method == HTTP_HEAD ||
-	     db_retry_safe(w->db))) {
+	     db_retry_safe(w->db) || replayable(&r, route))) {
 		/* The connection died under a safe request (MariaDB restarted
-		 * since this worker last used it), or before anything of any
+		 * since this worker last used it, or the node died), under one
+		 * that ends the same when run twice, or before anything of any
 		 * request ran: reconnect (to the next endpoint when this one is
-		 * gone) and run it again. */
+		 * gone) and run it again, once. */
 		r.err_code = r.err_message = r.err_field = r.err_cause = NULL;
 		r.body = NULL;
 		r.body_len = 0;

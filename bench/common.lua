@@ -7,10 +7,11 @@
 --   * done(): one machine-readable line that bench/run.sh parses, then a
 --     human one:
 --       BENCH requests=N duration_s=S rps=R p50_ms=.. p99_ms=.. max_ms=..
---             non2xx=N errors=N status=200:N,429:N
+--             non2xx=N errors=N timeouts=N status=200:N,429:N
 --     `non2xx` is wrk's count of responses with status >= 400 (none of the
 --     routes benchmarked answers 1xx/3xx); `errors` are socket errors
---     (connect, read, write) plus timeouts. `status` is the breakdown by
+--     (connect, read, write) plus timeouts, and `timeouts` those timeouts
+--     alone (wrk's --timeout). `status` is the breakdown by
 --     code, present only for scripts that called bench.count_statuses()
 --     (a Lua response() callback costs wrk CPU on every response, so the
 --     hot read benchmarks leave it out);
@@ -86,11 +87,11 @@ function done(summary, latency, requests)
       breakdown = " status=" .. table.concat(codes, ",")
    end
    io.write(string.format(
-      "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f non2xx=%d errors=%d%s\n",
+      "BENCH requests=%d duration_s=%.3f rps=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f non2xx=%d errors=%d timeouts=%d%s\n",
       summary.requests, secs, summary.requests / secs,
       latency:percentile(50) / 1000, latency:percentile(99) / 1000,
       latency.max / 1000, e.status, e.connect + e.read + e.write + e.timeout,
-      breakdown))
+      e.timeout, breakdown))
    io.write(string.format(
       "%d responses in %.1fs (%.0f/s); non-2xx: %d; socket errors: connect %d, read %d, write %d, timeout %d\n",
       summary.requests, secs, summary.requests / secs, e.status,

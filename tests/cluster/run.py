@@ -14,6 +14,8 @@ issue, one after another:
           created twice, the tables equal on all three nodes
 
 Environment: TODOD_BIN (the todod under test, default build/todod),
+TODOD_CLUSTER_TESTS (comma-separated parts of test names: only those run,
+e.g. test_2_ with TODOD_CLUSTER_GALERA_OPTS to measure a node loss),
 TODOD_CLUSTER_TEST_DIR (default build/cluster-test), TODOD_KEEP_TMP=1 keeps
 the cluster running afterwards. Last line: RESULT passed=N failed=M.
 """
@@ -471,6 +473,9 @@ class Cluster(unittest.TestCase):
 
 def main():
     suite = unittest.defaultTestLoader.loadTestsFromTestCase(Cluster)
+    only = os.environ.get("TODOD_CLUSTER_TESTS")  # e.g. "test_2_" (a measurement)
+    if only:
+        suite = unittest.TestSuite(t for t in suite if any(o in t.id() for o in only.split(",")))
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.skipped)
     passed = max(0, result.testsRun - failed)

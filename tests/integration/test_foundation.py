@@ -19,6 +19,14 @@ HEALTH_DOWN = {"status": "unavailable", "database": "unavailable"}
 SIGN_IN = {"email": "nobody@example.com", "password": "correct horse battery"}
 
 
+def signed_up(case, name, email):
+    """Signs a user up through the case's stack: the Authorization header."""
+    resp = case.request("POST", "/api/auth/sign-up/email",
+                        body={"name": name, "email": email, "password": "correct horse battery"})
+    case.assertEqual(resp.status, 201, resp.body)
+    return {"Authorization": "Bearer " + resp.json["token"]}
+
+
 def nested(depth):
     """A JSON object whose value nests depth - 1 arrays: depth levels in all."""
     return '{"email":' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
@@ -139,6 +147,29 @@ class DatabaseOutageTest(StackTestCase):
             self.assertError(resp, 401, "INVALID_EMAIL_OR_PASSWORD")
         for _ in range(40):
             resp = self.request("GET", "/api/health")
+            self.assertEqual(resp.status, 200, resp.body)
+
+
+class IdleConnectionsDeadTest(StackTestCase):
+    """MariaDB restarted while the workers were idle longer than the ping
+    interval (5 s): each worker finds its connection dead when it pings it,
+    reconnects, and the list statements built at run time (cached by
+    their text per connection) are prepared afresh, never from a freed
+    text."""
+
+    stack_config = {"workers": 4}
+
+    def test_lists_after_idle_restart(self):
+        auth = signed_up(self, "Idle", "idle@example.com")
+        queries = ["/api/todos?completed=true", "/api/todos?priority=high&sort=title",
+                   "/api/todos?q=milk", "/api/todos?limit=3&sort=-dueAt"]
+        for q in queries * 4:  # every worker caches every text
+            self.assertEqual(self.request("GET", q, headers=auth).status, 200)
+        self.stack.stop_db()
+        self.stack.start_db()
+        time.sleep(5.5)
+        for q in queries * 6:
+            resp = self.request("GET", q, headers=auth)
             self.assertEqual(resp.status, 200, resp.body)
 
 
@@ -285,11 +316,7 @@ class QueuedShutdownTest(StackTestCase):
     stack_config = {"workers": 2, "db_timeout": 10}
 
     def test_sigterm_serves_queued_requests(self):
-        up = self.request("POST", "/api/auth/sign-up/email",
-                          body={"name": "Q", "email": "queued@example.com",
-                                "password": "correct horse battery"})
-        self.assertEqual(up.status, 201, up.body)
-        auth = {"Authorization": "Bearer " + up.json["token"]}
+        auth = signed_up(self, "Q", "queued@example.com")
         n = 8  # four times the workers
         results = [None] * n
 
