@@ -6,7 +6,7 @@
 struct config;
 
 /* The schema version this binary needs (the highest sql/NNN_*.sql). */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 
 /* Applies every migration of dir not yet recorded. Logs progress and the
  * reason of a failure. Returns 0 or -1. */
