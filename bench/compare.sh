@@ -75,6 +75,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh" # ROOT, PATH with sbin, pid_alive, stop_pidfile
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh" # bench-bare, todod and nginx starts, sign-up, CPU ticks
 cd "$ROOT"
 
 BASE_REF=${1:-0b05f65}
@@ -147,7 +149,7 @@ else
 	NEW_DESC="$NEW_DESC (build/todod, the dev stack's todod)"
 fi
 
-code() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" || true; }
+code() { bench_code "$@"; }
 
 # --- 1. the dev stack (new) ----------------------------------------------
 if [ "$(code "$URL/api/health")" != 200 ]; then
@@ -249,18 +251,7 @@ build_ref "$BASE_REF" "$BASE_COMMIT" "$BASE_DIR"
 
 # --- 3. the base todod, the baseline responder, three nginx instances -------
 start_todod() { # SIDE BIN SOCKET PIDFILE LOG: the dev stack's config, its own socket
-	local side=$1 bin=$2 sock=$3 pidfile=$4 logf=$5 i
-	log "== starting the $side todod on ${sock#"$ROOT"/}"
-	rm -f "$sock"
-	: >"$logf"
-	TODOD_LISTEN=unix:$sock "$bin" -c "$CONF" serve </dev/null >>"$logf" 2>&1 &
-	echo $! >"$pidfile"
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$sock" ] && break
-		kill -0 "$(cat "$pidfile")" 2>/dev/null || die "the $side todod exited: $(tail -n 5 "$logf")"
-		sleep 0.1
-	done
-	[ -S "$sock" ] || die "the $side todod made no socket; see $logf"
+	bench_start_todod "$1" "$2" "$CONF" "$3" "$4" "$5"
 }
 start_todod base "$BASE_BIN" "$BASE_SOCKET" "$BASE_PIDFILE" "$BASE_LOG"
 BASE_PID=$(cat "$BASE_PIDFILE")
@@ -270,10 +261,7 @@ if [ -n "$NEW_REF" ]; then
 	NEW_PID=$(cat "$NEW_PIDFILE")
 fi
 
-workers_of() { # LOG -> worker count of its last start line
-	grep -o 'listening on .* with [0-9]* workers' "$1" 2>/dev/null |
-		tail -n 1 | grep -o '[0-9]* workers' | grep -o '[0-9]*' || true
-}
+workers_of() { bench_workers_of "$1"; } # LOG -> worker count of its last start line
 NEW_WORKERS=$(workers_of "$NEW_LOG")
 BASE_WORKERS=$(workers_of "$BASE_LOG")
 [ -n "$BASE_WORKERS" ] || die "the base todod logged no start line; see $BASE_LOG"
@@ -281,55 +269,23 @@ BASE_WORKERS=$(workers_of "$BASE_LOG")
 	die "new todod has $NEW_WORKERS workers, base $BASE_WORKERS (a TODOD_WORKERS in the environment?)"
 WORKERS=$BASE_WORKERS
 
-log "== building build/bench-bare"
-cc -O2 -Wall bench/bare.c -lfcgi -lpthread -o build/bench-bare
-rm -f "$C/bare.sock"
-build/bench-bare "$C/bare.sock" "$WORKERS" 1024 </dev/null >"$C/bare.log" 2>&1 &
-echo $! >"$C/bare.pid"
-for ((i = 0; i < 50; i++)); do
-	[ -S "$C/bare.sock" ] && break
-	kill -0 "$(cat "$C/bare.pid")" 2>/dev/null || die "bench-bare exited: $(cat "$C/bare.log")"
-	sleep 0.1
-done
-[ -S "$C/bare.sock" ] || die "bench-bare made no socket"
+bench_build_bare
+bench_start_bare "$C/bare.sock" "$WORKERS" "$C/bare.pid" "$C/bare.log"
 BARE_PID=$(cat "$C/bare.pid")
 
-start_nginx() { # NAME PORT SOCKET
-	local dir=$C/nginx-$1
-	mkdir -p "$dir" "$C/web"
-	chmod 0755 "$dir" "$C/web"
-	: >"$dir/error.log"
-	: >"$dir/access.log"
-	"$ROOT/scripts/render-nginx" dev --port "$2" --socket "$3" --web-root "$C/web" \
-		--rate 1000000r/s --burst 1000000 --pid "$dir/nginx.pid" \
-		--error-log "$dir/error.log" --access-log "$dir/access.log" -o "$dir/nginx.conf"
-	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null ||
-		die "nginx ($1) did not start; see $dir/error.log"
+start_nginx() { # NAME PORT SOCKET: sign-in limit out of reach; waits for /api/health
+	bench_start_nginx "$C/nginx-$1" "$2" "$3" 1000000r/s 1000000
 }
 start_nginx bare "$BARE_PORT" "$C/bare.sock"
 start_nginx new "$NEW_PORT" "$NEW_SOCKET"
 start_nginx base "$BASE_PORT" "$BASE_SOCKET"
-for u in "$BARE_URL" "$NEW_URL" "$BASE_URL"; do
-	for ((i = 0; i < 50; i++)); do
-		[ "$(code "$u/api/health")" = 200 ] && break
-		sleep 0.1
-	done
-	[ "$(code "$u/api/health")" = 200 ] || die "$u/api/health is not 200"
-done
 
 # --- 4. users and todos ----------------------------------------------------
 RUN_ID=$(date -u +%Y%m%d%H%M%S)-$$
 EMAIL=bench-cmp-$RUN_ID@bench.invalid
 CREATE_EMAIL=bench-cmp-create-$RUN_ID@bench.invalid
 
-sign_up() { # EMAIL -> token on stdout
-	local out
-	out=$(curl -s -m 10 -X POST "$NEW_URL/api/auth/sign-up/email" \
-		-H 'Content-Type: application/json' \
-		-d "{\"name\":\"Bench\",\"email\":\"$1\",\"password\":\"$PASSWORD\"}") || true
-	python3 -c 'import json,sys; print(json.loads(sys.argv[1])["token"])' "$out" 2>/dev/null ||
-		die "sign-up of $1 failed: $out"
-}
+sign_up() { bench_sign_up "$NEW_URL" "$1" "$PASSWORD"; } # EMAIL -> token on stdout
 log "== signing up $EMAIL and $CREATE_EMAIL"
 (umask 077 && sign_up "$EMAIL" >"$C/token")
 (umask 077 && sign_up "$CREATE_EMAIL" >"$C/token-create")
@@ -398,18 +354,10 @@ NEW_LIST_BYTES=$(curl -s -m 10 "$NEW_URL/api/todos" -H "Authorization: Bearer $T
 BASE_LIST_BYTES=$(curl -s -m 10 "$BASE_URL/api/todos" -H "Authorization: Bearer $TOKEN" | wc -c)
 
 # --- 5. the runs -----------------------------------------------------------
-HZ=$(getconf CLK_TCK)
-ticks() { # PID... -> summed utime+stime
-	local t=0 p v
-	for p in "$@"; do
-		v=$(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null) || v=0
-		t=$((t + ${v:-0}))
-	done
-	echo "$t"
-}
-# wrk's CPU: this shell's reaped children (cutime + cstime), read around it.
-child_ticks() { awk '{ print $16 + $17 }' "/proc/$$/stat"; }
-all_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+HZ=$BENCH_HZ
+ticks() { bench_ticks "$@"; }             # PID... -> summed utime+stime
+child_ticks() { bench_child_ticks; }      # wrk's CPU: this shell's reaped children
+all_ticks() { bench_all_ticks; }
 DB_PID=$(cat "$ROOT/var/run/mariadb.pid")
 NGINX_WORKERS_new=$(pgrep -P "$(cat "$C/nginx-new/nginx.pid")" | tr '\n' ' ')
 NGINX_WORKERS_base=$(pgrep -P "$(cat "$C/nginx-base/nginx.pid")" | tr '\n' ' ')

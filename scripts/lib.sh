@@ -16,7 +16,7 @@ TODOD_PACKAGES=(
 	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libunistring-dev
 	mariadb-server mariadb-client galera-4 rsync
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
-	john-data prometheus
+	john-data prometheus wrk
 	chromium fonts-dejavu-core
 	lintian dpkg-dev systemd
 )
