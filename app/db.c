@@ -252,12 +252,9 @@ db_connect(struct db *db, const char *reqid)
 		db_disconnect(db);
 		db->broken = false;
 	}
-	if (db->mysql && now - db->last_used_ms > PING_IDLE_MS &&
-	    mysql_ping(db->mysql) != 0) {
-		log_warn(reqid, "db: idle connection is gone: %s (%u)",
-			 mysql_error(db->mysql), mysql_errno(db->mysql));
-		db_disconnect(db);
-	}
+	/* Mid-request this never replaces a live connection (that would
+	 * leave its transaction): a dead one is found by the statement that
+	 * fails on it, or by the ping at the start of a request. */
 	if (db->mysql) {
 		db->last_used_ms = now;
 		return 0;
@@ -296,6 +293,12 @@ db_clear_lost(struct db *db)
 	db->lost = false;
 	db->retry_safe = false;
 	db->executed = 0;
+	if (db->mysql && time_now_ms() - db->last_used_ms > PING_IDLE_MS &&
+	    mysql_ping(db->mysql) != 0) {
+		log_warn(NULL, "db: idle connection is gone: %s (%u)",
+			 mysql_error(db->mysql), mysql_errno(db->mysql));
+		db_disconnect(db);
+	}
 	/* Off the preferred endpoint: now and then try the earlier ones, and
 	 * move back to the first that is synced again (here, where no
 	 * transaction is open and no statement in use). */
