@@ -51,7 +51,7 @@ static bool is_gone(unsigned err);
 static MYSQL *open_connection(const struct config *cfg, int ep, bool multi,
 			      bool *galera, char *errbuf, size_t errlen);
 static int node_ready(MYSQL *m, bool *galera, char *errbuf, size_t errlen);
-static int open_first(struct db *db, int below, long long now,
+static int open_first(struct db *db, int below, long long now, bool probe,
 		      const char *reqid);
 static int prepare(struct db *db, MYSQL_STMT **slot, const char *text,
 		   size_t len, const char *func, const char *reqid);
@@ -195,9 +195,12 @@ db_open_admin(const struct config *cfg, char *errbuf, size_t errlen)
 
 /* Connects to the first endpoint before `below` that answers and is
  * ready, skipping those that failed less than RECONNECT_BACKOFF_MS ago
- * (a worker does not hammer a server that is down). 0, or -EAGAIN. */
+ * (a worker does not hammer a server that is down). 0, or -EAGAIN. A
+ * probe (trying to move back while connected elsewhere) that fails is
+ * no request's failure: it is not counted as the database unavailable. */
 static int
-open_first(struct db *db, int below, long long now, const char *reqid)
+open_first(struct db *db, int below, long long now, bool probe,
+	   const char *reqid)
 {
 	char err[320];
 
@@ -215,7 +218,8 @@ open_first(struct db *db, int below, long long now, const char *reqid)
 			if (!db->ep_fail_ms[i])
 				log_error(reqid, "db: cannot connect: %s", err);
 			db->ep_fail_ms[i] = now;
-			metrics_db_error(METRICS_DB_UNAVAILABLE);
+			if (!probe)
+				metrics_db_error(METRICS_DB_UNAVAILABLE);
 			continue;
 		}
 		if (db->mysql) {
@@ -259,7 +263,7 @@ db_connect(struct db *db, const char *reqid)
 		db->last_used_ms = now;
 		return 0;
 	}
-	if (open_first(db, db->cfg->ndb, now, reqid) < 0) {
+	if (open_first(db, db->cfg->ndb, now, false, reqid) < 0) {
 		db->last_fail_ms = now;
 		return -EAGAIN;
 	}
@@ -307,7 +311,7 @@ db_clear_lost(struct db *db)
 
 		if (now >= db->failback_ms) {
 			db->failback_ms = now + db->cfg->db_failback_ms;
-			open_first(db, db->ep, now, NULL);
+			open_first(db, db->ep, now, true, NULL);
 		}
 	}
 }

@@ -16,6 +16,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh" # bench_user
 cd "$ROOT"
 
 SECONDS_EACH=${BENCH_SECONDS:-5}
@@ -29,21 +31,7 @@ command -v wrk >/dev/null || die "wrk is missing (apt-get install wrk)"
 [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL/api/health")" = 200 ] ||
 	scripts/cluster up >/dev/null
 
-# bench_user URL: signs a fresh user up through URL (nginx's sign-up limit
-# allows it), creates 20 todos, prints the token.
-bench_user() {
-	local email token i
-	email="bench-$(date +%s%N)@bench.invalid"
-	token=$(curl -sf -X POST "$1/api/auth/sign-up/email" -H 'Content-Type: application/json' \
-		-d "{\"name\":\"Bench\",\"email\":\"$email\",\"password\":\"bench password $RANDOM$RANDOM\"}" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-	for i in $(seq 1 20); do
-		curl -sf -o /dev/null -X POST "$1/api/todos" -H "Authorization: Bearer $token" \
-			-H 'Content-Type: application/json' -d "{\"title\":\"bench $i\"}"
-	done
-	echo "$token"
-}
-BENCH_TOKEN=$(bench_user "$URL")
+BENCH_TOKEN=$(bench_user "$URL" 20 bench)
 export BENCH_TOKEN
 
 restart_todod() { # restart_todod SYNC_WAIT
@@ -73,7 +61,7 @@ for round in 1 2; do
 done
 restart_todod 7
 if [ "$(curl -s -o /dev/null -m 2 -w '%{http_code}' http://127.0.0.1:8080/api/health)" = 200 ]; then
-	T1=$(bench_user http://127.0.0.1:8080)
+	T1=$(bench_user http://127.0.0.1:8080 20 bench)
 	results+=("$(BENCH_TOKEN=$T1 run list-single list.lua http://127.0.0.1:8080)")
 fi
 printf '%s\n' "${results[@]}" | tee "$OUT/results.txt"

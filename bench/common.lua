@@ -17,7 +17,8 @@
 --     hot read benchmarks leave it out);
 --   * bench.token(): the bearer token from $BENCH_TOKEN, else from the file
 --     $BENCH_TOKEN_FILE (default build/bench/token);
---   * bench.json_string(s): s as a JSON string literal.
+--   * bench.json_string(s): s as a JSON string literal;
+--   * bench.json_headers(): the headers of a JSON write with the token.
 
 bench = {}
 
@@ -96,4 +97,12 @@ function done(summary, latency, requests)
       "%d responses in %.1fs (%.0f/s); non-2xx: %d; socket errors: connect %d, read %d, write %d, timeout %d\n",
       summary.requests, secs, summary.requests / secs, e.status,
       e.connect, e.read, e.write, e.timeout))
+end
+
+function bench.json_headers()
+   return {
+      ["Authorization"] = "Bearer " .. bench.token(),
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json",
+   }
 end

@@ -10,11 +10,7 @@ dofile(dir .. "common.lua")
 bench.count_statuses()
 
 local run = os.getenv("BENCH_RUN_ID") or tostring(os.time())
-local headers = {
-   ["Authorization"] = "Bearer " .. bench.token(),
-   ["Content-Type"] = "application/json",
-   ["Accept"] = "application/json",
-}
+local headers = bench.json_headers()
 local n = 0
 
 function request()

@@ -179,6 +179,18 @@ bench_sign_up() {
 		die "sign-up of $2 at $1 failed: $out"
 }
 
+# bench_user URL N TITLE: signs a fresh user up through URL, creates N
+# todos ("TITLE 1".."TITLE N") for it, prints its token.
+bench_user() {
+	local token i
+	token=$(bench_sign_up "$1" "bench-$(date +%s%N)-$$@bench.invalid" "bench password $RANDOM$RANDOM")
+	for ((i = 1; i <= $2; i++)); do
+		curl -s -o /dev/null -X POST "$1/api/todos" -H "Authorization: Bearer $token" \
+			-H 'Content-Type: application/json' -d "{\"title\":\"$3 $i\"}"
+	done
+	echo "$token"
+}
+
 # --- CPU accounting ------------------------------------------------------
 BENCH_HZ=$(getconf CLK_TCK)
 # bench_ticks PID...: their summed utime + stime (all threads), in ticks

@@ -28,11 +28,7 @@ if #ids == 0 then
 end
 
 local run = os.getenv("BENCH_RUN_ID") or tostring(os.time())
-local headers = {
-   ["Authorization"] = "Bearer " .. bench.token(),
-   ["Content-Type"] = "application/json",
-   ["Accept"] = "application/json",
-}
+local headers = bench.json_headers()
 local n = 0
 local first
 

@@ -14,6 +14,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../scripts/lib.sh"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh" # bench_user
 cd "$ROOT"
 
 SECS=${BENCH_SECONDS:-10}
@@ -29,14 +31,7 @@ done
 	die "$URL/api/health is not 200: run scripts/up first"
 
 # A user with a page of todos to list.
-EMAIL=bench-rev-$(date +%s)-$$@bench.invalid
-TOKEN=$(curl -s -X POST "$URL/api/auth/sign-up/email" -H 'Content-Type: application/json' \
-	-d "{\"name\":\"Rev\",\"email\":\"$EMAIL\",\"password\":\"bench-password-$$\"}" |
-	python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-for i in $(seq 1 50); do
-	curl -s -o /dev/null -X POST "$URL/api/todos" -H "Authorization: Bearer $TOKEN" \
-		-H 'Content-Type: application/json' -d "{\"title\":\"rev $i\"}"
-done
+TOKEN=$(bench_user "$URL" 50 rev)
 (umask 077 && echo "$TOKEN" >"$B/token-rev")
 
 run() { # NAME -> req/s
