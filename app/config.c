@@ -106,6 +106,10 @@ static const struct option options[] = {
 	 "each). At most half the workers may be busy with passwords (computing\n"
 	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
 	 "cannot starve the todo routes."},
+	{"scrypt_nice", NUM(scrypt_nice), "10", 0, 19,
+	 "Nice value of the threads that compute the hashes (0 to 19): on a\n"
+	 "busy machine the todo routes get the CPU first, and a sign-in flood\n"
+	 "slows sign-ins rather than the lists."},
 	{"common_passwords_file", STR(common_passwords_file),
 	 "/usr/share/john/password.lst", 0, 0,
 	 "A list of common passwords, one a line (Debian's john-data), that\n"

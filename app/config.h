@@ -46,6 +46,7 @@ struct config {
 	bool cookie_secure;
 	long body_limit;
 	long scrypt_concurrency;
+	long scrypt_nice;
 	char common_passwords_file[256];
 	long revocation_poll_ms;
 	long revocation_max;

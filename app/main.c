@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -154,7 +155,7 @@ main(int argc, char **argv)
 	char err[512];
 	sigset_t set;
 	struct pool *pool = NULL;
-	int fd = -1, sig = 0, code = 1;
+	int fd = -1, sig = 0, code = 1, r;
 	ino_t listen_ino = 0;
 	long budget, running;
 
@@ -241,6 +242,17 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	{
+		/* Each kept FastCGI connection is a descriptor: take the hard
+		 * limit (at most 65536) rather than a soft 1024. */
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	fd = open_listener(cfg);
 	if (fd < 0)
 		goto out_lib;
@@ -255,6 +267,11 @@ main(int argc, char **argv)
 	if (revoke_start(cfg) < 0)
 		goto out_lib;
 	metrics_init(routes_table(), routes_count(), cfg->workers);
+	if ((r = password_start((int)cfg->scrypt_nice)) < 0) {
+		log_error(NULL, "cannot start the hashing threads: %s",
+			  strerror(-r));
+		goto out_lib;
+	}
 	pool = pool_start(cfg, fd);
 	if (!pool)
 		goto out_lib;
@@ -286,6 +303,7 @@ main(int argc, char **argv)
 	code = 0;
 out_lib:
 	revoke_stop();
+	password_stop();
 	password_common_free();
 	if (fd >= 0)
 		close(fd);

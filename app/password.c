@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -17,6 +19,7 @@
 #include <unicase.h>
 #include <unistr.h>
 
+#include "log.h"
 #include "password.h"
 #include "util.h"
 
@@ -48,8 +51,34 @@ static unsigned waiting;
 /* Copies of slots_used and waiting for a scrape, which takes no lock. */
 static atomic_uint stat_running, stat_waiting;
 
+/* The hashing threads and their queue (under slots_lock). */
+struct hash_job {
+	const char *pw;
+	size_t len;
+	const char *salt;
+	unsigned char *key;
+	int rc;
+	bool done;
+	struct hash_job *next;
+};
+#define HASHERS_MAX 64
+static pthread_t hashers[HASHERS_MAX];
+static unsigned nhashers;
+static bool hashers_stop;
+static unsigned hashers_up; /* started, their priority set */
+static int hashers_nice;
+static struct hash_job *queue_head, *queue_tail;
+static pthread_cond_t job_ready = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
+
+static bool wait_begin(void);
 static int slot_acquire(void);
 static void slot_release(void);
+static int scrypt(const uint8_t *in, size_t len, const char *salt,
+		  unsigned char *key);
+static int hash_queued(const uint8_t *in, size_t len, const char *salt,
+		       unsigned char *key);
+static void *hasher_main(void *arg);
 static bool is_ascii(const uint8_t *s, size_t len);
 static int derive(const char *pw, size_t len, const char salt[SALT_HEX],
 		  unsigned char ret_key[KEY_BYTES]);
@@ -58,16 +87,26 @@ static int cmp_str(const void *a, const void *b);
 static int parse_stored(const char *stored, char ret_salt[SALT_HEX],
 			unsigned char ret_key[KEY_BYTES]);
 
+/* Under slots_lock: counts the caller among those waiting for a turn,
+ * or says no when every slot runs and every waiting place is taken. */
+static bool
+wait_begin(void)
+{
+	if (slots_used >= slots_max && waiting >= waiting_max)
+		return false;
+	waiting++;
+	atomic_store_explicit(&stat_waiting, waiting, memory_order_relaxed);
+	return true;
+}
+
 static int
 slot_acquire(void)
 {
 	pthread_mutex_lock(&slots_lock);
-	if (slots_used >= slots_max && waiting >= waiting_max) {
+	if (!wait_begin()) {
 		pthread_mutex_unlock(&slots_lock);
 		return -EBUSY;
 	}
-	waiting++;
-	atomic_store_explicit(&stat_waiting, waiting, memory_order_relaxed);
 	while (slots_used >= slots_max)
 		pthread_cond_wait(&slots_free, &slots_lock);
 	waiting--;
@@ -86,6 +125,126 @@ slot_release(void)
 	atomic_store_explicit(&stat_running, slots_used, memory_order_relaxed);
 	pthread_cond_signal(&slots_free);
 	pthread_mutex_unlock(&slots_lock);
+}
+
+static int
+scrypt(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
+{
+	return EVP_PBE_scrypt((const char *)in, len,
+			      (const unsigned char *)salt, SALT_HEX, SCRYPT_N,
+			      SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, key,
+			      KEY_BYTES) == 1
+		       ? 0
+		       : -EIO;
+}
+
+/* Hands the hash to a hashing thread and waits for it: at most
+ * slots_max run, at most waiting_max wait, the rest get -EBUSY. */
+static int
+hash_queued(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
+{
+	struct hash_job job = {
+		.pw = (const char *)in, .len = len, .salt = salt, .key = key};
+
+	pthread_mutex_lock(&slots_lock);
+	if (!wait_begin()) {
+		pthread_mutex_unlock(&slots_lock);
+		return -EBUSY;
+	}
+	if (queue_tail)
+		queue_tail->next = &job;
+	else
+		queue_head = &job;
+	queue_tail = &job;
+	pthread_cond_signal(&job_ready);
+	while (!job.done)
+		pthread_cond_wait(&job_done, &slots_lock);
+	pthread_mutex_unlock(&slots_lock);
+	return job.rc;
+}
+
+static void *
+hasher_main(void *arg)
+{
+	(void)arg;
+	/* Linux keeps a nice value per thread: only the hashing yields. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), hashers_nice) < 0)
+		log_warn(NULL, "a hashing thread stays at nice 0: %s",
+			 strerror(errno));
+	pthread_mutex_lock(&slots_lock);
+	hashers_up++;
+	pthread_cond_broadcast(&job_done);
+	for (;;) {
+		struct hash_job *job;
+		int rc;
+
+		while (!queue_head && !hashers_stop)
+			pthread_cond_wait(&job_ready, &slots_lock);
+		if (!queue_head)
+			break;
+		job = queue_head;
+		queue_head = job->next;
+		if (!queue_head)
+			queue_tail = NULL;
+		waiting--;
+		slots_used++;
+		atomic_store_explicit(&stat_waiting, waiting,
+				      memory_order_relaxed);
+		atomic_store_explicit(&stat_running, slots_used,
+				      memory_order_relaxed);
+		pthread_mutex_unlock(&slots_lock);
+		rc = scrypt((const uint8_t *)job->pw, job->len, job->salt,
+			    job->key);
+		pthread_mutex_lock(&slots_lock);
+		slots_used--;
+		atomic_store_explicit(&stat_running, slots_used,
+				      memory_order_relaxed);
+		job->rc = rc;
+		job->done = true;
+		pthread_cond_broadcast(&job_done);
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return NULL;
+}
+
+int
+password_start(int nice)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&slots_lock);
+	n = slots_max < HASHERS_MAX ? slots_max : HASHERS_MAX;
+	hashers_nice = nice;
+	hashers_stop = false;
+	pthread_mutex_unlock(&slots_lock);
+	for (nhashers = 0; nhashers < n; nhashers++) {
+		int r = pthread_create(&hashers[nhashers], NULL, hasher_main,
+				       NULL);
+
+		if (r != 0) {
+			password_stop();
+			return -r;
+		}
+	}
+	/* Returns once every thread runs at its priority. */
+	pthread_mutex_lock(&slots_lock);
+	while (hashers_up < n)
+		pthread_cond_wait(&job_done, &slots_lock);
+	pthread_mutex_unlock(&slots_lock);
+	return 0;
+}
+
+void
+password_stop(void)
+{
+	pthread_mutex_lock(&slots_lock);
+	hashers_stop = true;
+	pthread_cond_broadcast(&job_ready);
+	pthread_mutex_unlock(&slots_lock);
+	for (unsigned i = 0; i < nhashers; i++)
+		pthread_join(hashers[i], NULL);
+	nhashers = 0;
+	hashers_up = 0;
 }
 
 static bool
@@ -118,14 +277,14 @@ derive(const char *pw, size_t len, const char salt[SALT_HEX],
 			return errno == ENOMEM ? -ENOMEM : -EINVAL;
 		in = norm;
 	}
+	if (nhashers > 0) {
+		r = hash_queued(in, norm_len, salt, ret_key);
+		goto out;
+	}
 	r = slot_acquire();
 	if (r < 0)
 		goto out;
-	if (EVP_PBE_scrypt((const char *)in, norm_len,
-			   (const unsigned char *)salt, SALT_HEX, SCRYPT_N,
-			   SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, ret_key,
-			   KEY_BYTES) != 1)
-		r = -EIO;
+	r = scrypt(in, norm_len, salt, ret_key);
 	slot_release();
 out:
 	if (norm) {

@@ -15,6 +15,14 @@
  * up every worker. Returns 0 or -EINVAL for max_concurrent < 1. */
 int password_init(unsigned max_concurrent, unsigned max_waiting);
 
+/* Starts the threads that compute the hashes (max_concurrent of
+ * password_init, at most 64) at the given nice value (0..19); callers
+ * queue their hash for them and wait. Before (unit tests, tools) a caller
+ * hashes on its own thread. Returns 0 or -errno (nothing started). */
+int password_start(int nice);
+/* Stops and joins those threads; nothing may be hashing any more. */
+void password_stop(void);
+
 /* Hashes pw[0..len) (UTF-8). On success writes a NUL-terminated hash into
  * ret_hash. Returns 0, -EINVAL (invalid UTF-8), -EBUSY (too many waiting),
  * -ENOMEM, or -EIO (OpenSSL failure). */

@@ -3,14 +3,18 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,12 +33,24 @@
 #include "store.h"
 #include "util.h"
 
+/* One FastCGI connection from nginx. With fastcgi_keep_conn it carries
+ * request after request; between them it waits in the pool's epoll set,
+ * so an idle connection holds no thread. Owned by one worker at a time:
+ * the one that took its (one-shot) event or accepted it. */
+struct conn {
+	FCGX_Request req;
+	struct conn *prev, *next; /* the pool's open connections */
+	bool in_epoll;
+};
+
+/* Connections taken off the listening socket per listener event. */
+#define ACCEPT_BATCH 16
+
 struct worker {
 	struct pool *pool;
 	int id;
 	pthread_t thread;
-	bool initialised, started;
-	FCGX_Request req;
+	bool started;
 	struct arena *arena;
 	struct db *db;
 	unsigned rid_prefix;
@@ -44,13 +60,26 @@ struct worker {
 struct pool {
 	const struct config *cfg;
 	int listen_fd;
-	atomic_bool stopping;
+	int epfd, stopfd;
+	/* draining: connections close after their request; stopping: the
+	 * workers leave. */
+	atomic_bool draining, stopping;
+	atomic_int busy;
+	atomic_ullong started_requests;
 	int nworkers;
 	struct worker *workers;
+	pthread_mutex_t conns_lock;
+	struct conn *conns;
 };
 
 static void *worker_main(void *arg);
-static void handle(struct worker *w);
+static void handle(struct worker *w, FCGX_Request *fr);
+static struct conn *conn_new(struct pool *p, int fd);
+static struct conn *conn_accept(struct pool *p);
+static void conn_arm(struct pool *p, struct conn *c);
+static void conn_close(struct pool *p, struct conn *c);
+static void serve(struct worker *w, struct conn *c);
+static void drain_stdin(FCGX_Request *fr);
 static bool replayable(const struct request *r, const struct route *route);
 static long long mono_us(void);
 
@@ -71,7 +100,7 @@ replayable(const struct request *r, const struct route *route)
 }
 
 static void
-handle(struct worker *w)
+handle(struct worker *w, FCGX_Request *fr)
 {
 	struct request r;
 	const struct route *route;
@@ -82,8 +111,8 @@ handle(struct worker *w)
 	long long duration;
 
 	memset(&r, 0, sizeof(r));
-	r.fcgi = &w->req;
-	r.envp = w->req.envp;
+	r.fcgi = fr;
+	r.envp = fr->envp;
 	r.arena = w->arena;
 	r.cfg = w->pool->cfg;
 	r.db = w->db;
@@ -190,62 +219,256 @@ mono_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* A connection struct for fd, on the pool's list; NULL (fd closed) when
+ * out of memory. */
+static struct conn *
+conn_new(struct pool *p, int fd)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		log_error(NULL, "accept: out of memory");
+		close(fd);
+		return NULL;
+	}
+	/* No listening socket: when a kept connection turns out closed,
+	 * FCGX_Accept_r fails instead of accepting (blocking) by itself. */
+	FCGX_InitRequest(&c->req, -1, 0);
+	c->req.ipcFd = fd;
+	/* FCGX_Accept_r first finishes the request before, and would close
+	 * a connection not marked kept; its BEGIN_REQUEST sets the flag. */
+	c->req.keepConnection = 1;
+	pthread_mutex_lock(&p->conns_lock);
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
+	pthread_mutex_unlock(&p->conns_lock);
+	return c;
+}
+
+/* Takes what waits on the listening socket, up to ACCEPT_BATCH
+ * connections (non-blocking: another worker may have taken them), and
+ * re-arms the socket for the next worker. Taking them in a batch keeps new
+ * connections from queueing twice, in the backlog behind one listener
+ * event and then behind the kept ones. Returns the first, for the caller;
+ * the others are armed. NULL when there was none, or the process is out of
+ * descriptors (then after a pause, so that the workers do not spin). */
+static struct conn *
+conn_accept(struct pool *p)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT,
+				 .data.ptr = &p->listen_fd};
+	struct conn *first = NULL;
+	int fds[ACCEPT_BATCH], n = 0, err = 0;
+
+	while (n < ACCEPT_BATCH) {
+		int fd = accept4(p->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			err = errno;
+			break;
+		}
+		fds[n++] = fd;
+	}
+	if (n == 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR &&
+	    err != ECONNABORTED && !atomic_load(&p->stopping)) {
+		/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the connection waits in
+		 * the backlog until there is room. */
+		log_error(NULL, "accept failed: %s", strerror(err));
+		nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000},
+			  NULL);
+	}
+	if (epoll_ctl(p->epfd, EPOLL_CTL_MOD, p->listen_fd, &ev) < 0)
+		log_error(NULL, "epoll_ctl (listener): %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		struct conn *c = conn_new(p, fds[i]);
+
+		if (!c)
+			continue;
+		if (!first)
+			first = c;
+		else
+			conn_arm(p, c);
+	}
+	return first;
+}
+
+/* Puts an idle connection in the epoll set: whichever worker is free when
+ * its next request arrives takes it. The caller owns it no more. */
+static void
+conn_arm(struct pool *p, struct conn *c)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT,
+				 .data.ptr = c};
+
+	int op = c->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+
+	/* Set before: once armed, c may be taken, served and freed by
+	 * another worker before epoll_ctl returns here. */
+	c->in_epoll = true;
+	if (epoll_ctl(p->epfd, op, c->req.ipcFd, &ev) == 0)
+		return;
+	log_error(NULL, "epoll_ctl (connection): %s", strerror(errno));
+	conn_close(p, c);
+}
+
+static void
+conn_close(struct pool *p, struct conn *c)
+{
+	pthread_mutex_lock(&p->conns_lock);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&p->conns_lock);
+	/* Closing takes the descriptor out of the epoll set too. */
+	FCGX_Free(&c->req, 1);
+	free(c);
+}
+
+/* Reads what is left of the request body (a route that reads none, a
+ * body past the limit), so that the connection's next record is the next
+ * request's. A body too large to skip cheaply ends the connection. */
+static void
+drain_stdin(FCGX_Request *fr)
+{
+	char buf[4096];
+	size_t total = 0;
+	int n;
+
+	while ((n = FCGX_GetStr(buf, sizeof(buf), fr->in)) > 0) {
+		total += (size_t)n;
+		if (total > 1024 * 1024) {
+			fr->keepConnection = 0;
+			return;
+		}
+	}
+}
+
+/* Runs the next request on c, then keeps c for the one after (nginx asked
+ * for keep-conn and the pool is not draining) or closes it. */
+static void
+serve(struct worker *w, struct conn *c)
+{
+	struct pool *p = w->pool;
+	long long now, last;
+
+	if (FCGX_Accept_r(&c->req) < 0) {
+		/* nginx closed an idle connection, or sent no FastCGI. */
+		conn_close(p, c);
+		return;
+	}
+	w->served++;
+	atomic_fetch_add(&p->started_requests, 1);
+	atomic_fetch_add(&p->busy, 1);
+	metrics_worker_busy(1);
+	handle(w, &c->req);
+	drain_stdin(&c->req);
+	if (atomic_load(&p->draining))
+		c->req.keepConnection = 0;
+	FCGX_Finish_r(&c->req);
+	metrics_worker_busy(-1);
+	atomic_fetch_sub(&p->busy, 1);
+	arena_reset(w->arena);
+	if (c->req.ipcFd >= 0)
+		conn_arm(p, c);
+	else
+		conn_close(p, c);
+
+	/* Expired idempotency keys go away about once a minute, after a
+	 * response has been sent, by whichever worker comes first. */
+	now = time_now_ms();
+	last = atomic_load(&last_purge_ms);
+	if (now - last > 60000 &&
+	    atomic_compare_exchange_strong(&last_purge_ms, &last, now)) {
+		db_clear_lost(w->db);
+		store_idem_purge(w->db, now);
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *p = w->pool;
 
-	while (!atomic_load(&p->stopping)) {
-		long long now, last;
+	for (;;) {
+		struct epoll_event ev;
+		struct conn *c;
+		struct pollfd pfd;
+		int n = epoll_wait(p->epfd, &ev, 1, -1);
 
-		if (FCGX_Accept_r(&w->req) < 0) {
-			/* pool_stop shut the socket down (accept fails with
-			 * EINVAL), or accept failed for want of resources
-			 * (EMFILE, ENOBUFS...): then wait a little and go on,
-			 * a worker never leaves the pool by itself. */
-			if (atomic_load(&p->stopping))
-				break;
-			log_error(NULL, "worker %d: accept failed: %s", w->id,
-				  strerror(errno));
-			nanosleep(&(struct timespec){.tv_nsec =
-							     100 * 1000 * 1000},
-				  NULL);
+		if (n < 0) {
+			/* A worker never leaves the pool by itself. */
+			if (errno != EINTR) {
+				log_error(NULL, "worker %d: epoll_wait: %s",
+					  w->id, strerror(errno));
+				nanosleep(&(struct timespec){.tv_nsec = 100 *
+									1000 *
+									1000},
+					  NULL);
+			}
 			continue;
 		}
-		w->served++;
-		metrics_worker_busy(1);
-		handle(w);
-		FCGX_Finish_r(&w->req);
-		metrics_worker_busy(-1);
-		arena_reset(w->arena);
-
-		/* Expired idempotency keys go away about once a minute, after
-		 * a response has been sent, by whichever worker comes first. */
-		now = time_now_ms();
-		last = atomic_load(&last_purge_ms);
-		if (now - last > 60000 && atomic_compare_exchange_strong(
-						  &last_purge_ms, &last, now)) {
-			db_clear_lost(w->db);
-			store_idem_purge(w->db, now);
+		if (n == 0)
+			continue;
+		if (ev.data.ptr == &p->stopfd)
+			break;
+		if (ev.data.ptr != &p->listen_fd) {
+			serve(w, ev.data.ptr);
+			continue;
 		}
+		c = conn_accept(p);
+		if (!c)
+			continue;
+		/* nginx writes the request right after connecting; until it
+		 * has, the connection waits in the set, not in a worker. */
+		pfd.fd = c->req.ipcFd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) > 0)
+			serve(w, c);
+		else
+			conn_arm(p, c);
 	}
-	FCGX_Finish_r(&w->req);
 	return NULL;
 }
 
 struct pool *
 pool_start(const struct config *cfg, int listen_fd)
 {
+	struct epoll_event ev;
 	struct pool *p = calloc(1, sizeof(*p));
+	int fl;
 
 	if (!p)
 		return NULL;
 	p->cfg = cfg;
 	p->listen_fd = listen_fd;
+	p->epfd = p->stopfd = -1;
+	pthread_mutex_init(&p->conns_lock, NULL);
 	p->nworkers = (int)cfg->workers;
 	p->workers = calloc((size_t)p->nworkers, sizeof(*p->workers));
 	if (!p->workers)
+		goto fail;
+	/* Workers take turns on the listening socket (one-shot, re-armed
+	 * after each accept); the stop event stays readable once written,
+	 * so that every worker sees it. */
+	fl = fcntl(listen_fd, F_GETFL);
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    p->epfd < 0 || p->stopfd < 0)
+		goto fail;
+	ev = (struct epoll_event){.events = EPOLLIN | EPOLLONESHOT,
+				  .data.ptr = &p->listen_fd};
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, listen_fd, &ev) < 0)
+		goto fail;
+	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &p->stopfd};
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stopfd, &ev) < 0)
 		goto fail;
 	for (int i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
@@ -257,17 +480,15 @@ pool_start(const struct config *cfg, int listen_fd)
 			w->rid_prefix = (unsigned)rand();
 		w->arena = arena_new(64 * 1024);
 		w->db = db_new(cfg);
-		if (!w->arena || !w->db ||
-		    FCGX_InitRequest(&w->req, listen_fd, 0) != 0)
+		if (!w->arena || !w->db)
 			goto fail;
-		w->initialised = true;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 			goto fail;
 		w->started = true;
 	}
 	return p;
 fail:
-	log_error(NULL, "cannot start the worker pool");
+	log_error(NULL, "cannot start the worker pool: %s", strerror(errno));
 	pool_stop(p);
 	return NULL;
 }
@@ -276,6 +497,8 @@ void
 pool_stop(struct pool *p)
 {
 	struct pollfd pfd;
+	unsigned long long seen;
+	int quiet = 0;
 
 	if (!p)
 		return;
@@ -291,21 +514,51 @@ pool_stop(struct pool *p)
 		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000},
 			  NULL);
 	}
+	/* Kept connections: a request nginx sends on one now is still
+	 * served, and the connection closed after it, which tells nginx to
+	 * drop it. Until no request has started for 100 ms (at most 30 s). */
+	atomic_store(&p->draining, true);
+	seen = atomic_load(&p->started_requests);
+	for (int i = 0; i < 1200 && p->workers && quiet < 4; i++) {
+		unsigned long long now_seen;
+
+		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000},
+			  NULL);
+		now_seen = atomic_load(&p->started_requests);
+		quiet = now_seen == seen && atomic_load(&p->busy) == 0
+				? quiet + 1
+				: 0;
+		seen = now_seen;
+	}
 	atomic_store(&p->stopping, true);
-	FCGX_ShutdownPending();
-	/* Wakes every thread blocked in accept() (EINVAL); the others finish
-	 * their request and see the flag. */
-	shutdown(p->listen_fd, SHUT_RDWR);
+	if (p->stopfd >= 0 &&
+	    write(p->stopfd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
+		log_error(NULL, "stop event: %s", strerror(errno));
 	for (int i = 0; p->workers && i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 
 		if (w->started)
 			pthread_join(w->thread, NULL);
-		if (w->initialised)
-			FCGX_Free(&w->req, 1);
 		db_free(w->db);
 		arena_free(w->arena);
 	}
+	/* What nginx still keeps idle is closed without the linger of
+	 * libfcgi's close (a shutdown, then a wait for nginx's EOF). */
+	while (p->conns) {
+		struct conn *c = p->conns;
+
+		p->conns = c->next;
+		if (c->req.ipcFd >= 0)
+			close(c->req.ipcFd);
+		c->req.ipcFd = -1;
+		FCGX_Free(&c->req, 0);
+		free(c);
+	}
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->stopfd >= 0)
+		close(p->stopfd);
+	pthread_mutex_destroy(&p->conns_lock);
 	free(p->workers);
 	free(p);
 }

@@ -97,33 +97,15 @@ bench_setting() {
 	echo "$v"
 }
 
-# bench_keepconn N < rendered.conf > keepconn.conf: FastCGI keep-conn for
-# the "upstream todod" block of a config rendered from conf/nginx.conf.in:
-# "keepalive N" inside the block (whatever servers it lists) and
-# "fastcgi_keep_conn on" after it, at http level. Fails when there is no
-# such block, so a template change cannot silently bench the wrong thing.
-bench_keepconn() {
-	awk -v n="$1" '
-		/^[[:space:]]*upstream[[:space:]]+todod[[:space:]]*\{/ { inup = 1; seen = 1 }
-		inup && /^[[:space:]]*\}/ {
-			print "        # bench/lib.sh: FastCGI keep-conn, at most " n " idle links per worker"
-			print "        keepalive " n ";"
-			print
-			print "    fastcgi_keep_conn on;"
-			inup = 0
-			done = 1
-			next
-		}
-		{ print }
-		END { if (!seen || !done) exit 1 }'
-}
-
 # bench_start_nginx DIR PORT SOCKET RATE BURST [KEEPALIVE]: an nginx rendered
 # by scripts/render-nginx dev (the dev stack's settings) in DIR, listening on
-# 127.0.0.1:PORT, /api/ -> SOCKET, sign-in limit RATE/BURST; with KEEPALIVE
-# (> 0) also keep-conn with that upstream keepalive (bench_keepconn).
+# 127.0.0.1:PORT, /api/ -> SOCKET, sign-in limit RATE/BURST; KEEPALIVE, when
+# given, is render-nginx --keepalive (idle FastCGI connections kept per
+# nginx worker; 0: one connection per request), else the dev default.
 bench_start_nginx() {
-	local dir=$1 port=$2 sock=$3 rate=$4 burst=$5 keep=${6:-0}
+	local dir=$1 port=$2 sock=$3 rate=$4 burst=$5 keep=${6:-}
+	local extra=()
+	[ -n "$keep" ] && extra=(--keepalive "$keep")
 	mkdir -p "$dir" "$dir/web"
 	chmod 0755 "$dir" "$dir/web"
 	[ -f "$dir/web/index.html" ] || echo '<!doctype html><title>bench</title>' >"$dir/web/index.html"
@@ -131,15 +113,9 @@ bench_start_nginx() {
 	: >"$dir/error.log"
 	: >"$dir/access.log"
 	"$BENCH_PY" "$ROOT/scripts/render-nginx" dev --port "$port" --socket "$sock" --web-root "$dir/web" \
-		--rate "$rate" --burst "$burst" --pid "$dir/nginx.pid" \
-		--error-log "$dir/error.log" --access-log "$dir/access.log" -o "$dir/nginx.rendered.conf" ||
+		--rate "$rate" --burst "$burst" --pid "$dir/nginx.pid" "${extra[@]}" \
+		--error-log "$dir/error.log" --access-log "$dir/access.log" -o "$dir/nginx.conf" ||
 		die "render-nginx failed for $dir"
-	if [ "$keep" -gt 0 ]; then
-		bench_keepconn "$keep" <"$dir/nginx.rendered.conf" >"$dir/nginx.conf" ||
-			die "no 'upstream todod { ... }' block to add keep-conn to in $dir/nginx.rendered.conf"
-	else
-		cp "$dir/nginx.rendered.conf" "$dir/nginx.conf"
-	fi
 	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" </dev/null ||
 		die "nginx ($dir) did not start; see $dir/error.log"
 	BENCH_PIDFILES+=("$dir/nginx.pid:nginx")

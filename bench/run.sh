@@ -17,8 +17,8 @@
 #     on exit, so nothing else needs to run and no port is fixed.
 #   Either way the load goes to nginx instances started here on free ports
 #   of 127.0.0.1, rendered from conf/nginx.conf.in by scripts/render-nginx
-#   dev (the dev stack's settings), some post-processed for FastCGI
-#   keep-conn (bench_keepconn in bench/lib.sh):
+#   dev (the dev stack's settings: keep-conn, keepalive 4), the FastCGI
+#   connection set by render-nginx --keepalive where it says so:
 #     api     -> the stack's todod, sign-in limit as in dev (10r/m, burst 20)
 #     direct  -> the stack's todod, sign-in limit lifted (sign-ups, sign-in)
 #     bare    -> bench-bare (bench/bare.c), no keep-conn       (baseline)
@@ -132,6 +132,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-2}
 TIMEOUT=${BENCH_TIMEOUT:-10s}
 STACK=${BENCH_STACK:-$D_STACK}
 OUT=${BENCH_OUT:-$D_OUT}
+case $OUT in /*) ;; *) OUT=$PWD/$OUT ;; esac
 R=$OUT/runs
 # A full run: the defaults, growth included; only it replaces bench/results.json.
 FULL=0
@@ -220,7 +221,7 @@ declare -A PORT URL
 nginx_up() { # NAME SOCKET RATE BURST [KEEPALIVE]
 	PORT[$1]=$(bench_free_port)
 	URL[$1]=http://127.0.0.1:${PORT[$1]}
-	bench_start_nginx "$OUT/nginx-$1" "${PORT[$1]}" "$2" "$3" "$4" "${5:-0}"
+	bench_start_nginx "$OUT/nginx-$1" "${PORT[$1]}" "$2" "$3" "$4" "${5:-}"
 }
 LIFTED=(1000000r/s 1000000)
 nginx_up api "$TODOD_SOCKET" 10r/m 20
@@ -230,9 +231,9 @@ if [ "$KEEPALIVE" -lt 1 ] || [ $((NGINX_WORKERS * KEEPALIVE)) -ge "$WORKERS" ]; 
 	die "keepalive $KEEPALIVE x $NGINX_WORKERS nginx workers must be >= 1 and < $WORKERS workers"
 fi
 nginx_up direct "$TODOD_SOCKET" "${LIFTED[@]}"
-nginx_up bare "$OUT/bare.sock" "${LIFTED[@]}"
+nginx_up bare "$OUT/bare.sock" "${LIFTED[@]}" 0
 nginx_up barekc "$OUT/barekc.sock" "${LIFTED[@]}" "$KEEPALIVE"
-nginx_up nk "$OUT/nk.sock" "${LIFTED[@]}"
+nginx_up nk "$OUT/nk.sock" "${LIFTED[@]}" 0
 nginx_up kc "$OUT/kc.sock" "${LIFTED[@]}" "$KEEPALIVE"
 log "== nginx: api ${PORT[api]}, direct ${PORT[direct]}, bare ${PORT[bare]}, barekc ${PORT[barekc]}," \
 	"nk ${PORT[nk]}, kc ${PORT[kc]} (keep-conn: keepalive $KEEPALIVE x $NGINX_WORKERS workers < $WORKERS)"

@@ -47,15 +47,10 @@ class Response:
         return "<%d %s>" % (self.status, self.body[:200])
 
 
-def request(sock_path, method, path, body=None, headers=None, timeout=30):
-    """One request to the FastCGI responder on sock_path. headers: HTTP
-    request headers by name. Returns a Response."""
+def _params_for(method, path, data, headers):
     query = ""
     if "?" in path:
         path, query = path.split("?", 1)
-    data = b""
-    if body is not None:
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
     params = {
         "REQUEST_METHOD": method,
         "REQUEST_URI": path + ("?" + query if query else ""),
@@ -70,33 +65,16 @@ def request(sock_path, method, path, body=None, headers=None, timeout=30):
     }
     for name, value in (headers or {}).items():
         params["HTTP_" + name.upper().replace("-", "_")] = value
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(sock_path)
-        s.sendall(_record(BEGIN_REQUEST, struct.pack("!HB5x", RESPONDER, 0))
-                  + _record(PARAMS, _params(params)) + _record(PARAMS, b"")
-                  + (_record(STDIN, data) if data else b"") + _record(STDIN, b""))
-        buf, out = b"", b""
-        while True:
-            while len(buf) < 8:
-                got = s.recv(65536)
-                if not got:
-                    raise ConnectionError("FastCGI connection closed before END_REQUEST")
-                buf += got
-            _, kind, _, clen, pad = struct.unpack("!BBHHBx", buf[:8])
-            while len(buf) < 8 + clen + pad:
-                got = s.recv(65536)
-                if not got:
-                    raise ConnectionError("FastCGI record cut short")
-                buf += got
-            content, buf = buf[8:8 + clen], buf[8 + clen + pad:]
-            if kind == STDOUT:
-                out += content
-            elif kind == END_REQUEST:
-                break
-    finally:
-        s.close()
+    return params
+
+
+def _body(body):
+    if body is None:
+        return b""
+    return body if isinstance(body, bytes) else json.dumps(body).encode()
+
+
+def _parse(out):
     head, _, body = out.partition(b"\r\n\r\n")
     status, headers = 200, {}
     for line in head.decode("latin-1").split("\r\n"):
@@ -105,3 +83,69 @@ def request(sock_path, method, path, body=None, headers=None, timeout=30):
     if "status" in headers:
         status = int(headers["status"].split()[0])
     return Response(status, headers, body)
+
+
+class Connection:
+    """A kept FastCGI connection (FCGI_KEEP_CONN, as nginx's
+    fastcgi_keep_conn): request after request on one socket, until
+    close(). send() and receive() split a request so that a test can hold
+    one in flight."""
+
+    def __init__(self, sock_path, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(sock_path)
+        self.buf = b""
+
+    def send(self, method, path, body=None, headers=None, keep=True):
+        data = _body(body)
+        self.sock.sendall(_record(BEGIN_REQUEST, struct.pack("!HB5x", RESPONDER, 1 if keep else 0))
+                          + _record(PARAMS, _params(_params_for(method, path, data, headers)))
+                          + _record(PARAMS, b"") + (_record(STDIN, data) if data else b"")
+                          + _record(STDIN, b""))
+
+    def _fill(self, n):
+        while len(self.buf) < n:
+            got = self.sock.recv(65536)
+            if not got:
+                raise ConnectionError("FastCGI connection closed before END_REQUEST")
+            self.buf += got
+
+    def receive(self):
+        out = b""
+        while True:
+            self._fill(8)
+            _, kind, _, clen, pad = struct.unpack("!BBHHBx", self.buf[:8])
+            self._fill(8 + clen + pad)
+            content, self.buf = self.buf[8:8 + clen], self.buf[8 + clen + pad:]
+            if kind == STDOUT:
+                out += content
+            elif kind == END_REQUEST:
+                return _parse(out)
+
+    def request(self, method, path, body=None, headers=None, keep=True):
+        self.send(method, path, body, headers, keep)
+        return self.receive()
+
+    def closed_by_peer(self, timeout):
+        """True when the other side closes within timeout seconds (EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except socket.timeout:
+            return False
+        except OSError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+def request(sock_path, method, path, body=None, headers=None, timeout=30):
+    """One request to the FastCGI responder on sock_path, on a connection
+    of its own. headers: HTTP request headers by name. Returns a Response."""
+    conn = Connection(sock_path, timeout)
+    try:
+        return conn.request(method, path, body, headers, keep=False)
+    finally:
+        conn.close()

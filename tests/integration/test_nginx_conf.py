@@ -60,6 +60,29 @@ class RenderTest(unittest.TestCase):
                "--web-root", web, "-o", conf)
         self.nginx_t(conf)
 
+    def test_keepalive_option(self):
+        web = os.path.join(self.tmp, "web")
+        os.mkdir(web)
+        sock = os.path.join(self.tmp, "todod.sock")
+        for keep in ("0", "32"):
+            conf = os.path.join(self.tmp, "nginx-%s.conf" % keep)
+            render("dev", "--port", "18080", "--socket", sock, "--web-root", web,
+                   "--keepalive", keep, "-o", conf)
+            self.nginx_t(conf)
+            with open(conf, encoding="utf-8") as f:
+                text = f.read()
+            if keep == "0":
+                self.assertRegex(text, r"(?m)^\s*fastcgi_keep_conn off;")
+                self.assertNotRegex(text, r"(?m)^\s*keepalive \d")
+            else:
+                self.assertRegex(text, r"(?m)^\s*fastcgi_keep_conn on;")
+                self.assertRegex(text, r"(?m)^\s*keepalive 32;")
+        for bad in ("-1", "x", "2000"):
+            r = subprocess.run([sys.executable, RENDER, "dev", "--keepalive", bad],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, "--keepalive %s: %s" % (bad, r.stderr))
+            self.assertIn("--keepalive", r.stderr)
+
     def test_prod_config_passes_nginx_t(self):
         cert = os.path.join(self.tmp, "cert.pem")
         key = os.path.join(self.tmp, "key.pem")
@@ -91,9 +114,11 @@ class RenderTest(unittest.TestCase):
                        "fastcgi_param CONTENT_TYPE", "fastcgi_param CONTENT_LENGTH",
                        "rate=10r/m;", "Content-Security-Policy", "X-Frame-Options \"DENY\""):
             self.assertIn(needle, conf, "nginx.conf.sample lacks %r" % needle)
-        self.assertNotRegex(conf, r"(?m)^\s*fastcgi_keep_conn", "fastcgi_keep_conn must stay off")
         self.assertNotRegex(conf, r"(?m)^\s*include ", "no system include files")
-        self.assertNotRegex(conf, r"(?m)^\s*keepalive \d", "no upstream keepalive")
+        # Kept FastCGI connections, a bounded number idle per nginx worker.
+        self.assertRegex(conf, r"(?m)^\s*fastcgi_keep_conn on;", "fastcgi_keep_conn on")
+        self.assertRegex(conf, r"upstream todod \{\s*server [^;]+;\s*keepalive 7;\s*\}",
+                         "upstream keepalive 7")
         # The rate limit applies to exactly the two credential routes.
         self.assertEqual(len(re.findall(r"(?m)^\s*limit_req zone=", conf)), 2)
         for route in ("/api/auth/sign-in/email", "/api/auth/sign-up/email"):

@@ -1,5 +1,6 @@
 /* Unit tests for password.c: format, verification, NFKC, malformed input,
  * and vectors computed independently with Node's crypto.scrypt. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -40,6 +41,10 @@ static void test_nfkc(void);
 static void test_malformed(void);
 static void test_concurrency(void);
 static void test_common(void);
+static void test_hashers(void);
+static int four_verify(void);
+static void one_slot_busy(const char *how);
+static int niced_threads(int nice);
 
 static int
 verify(const char *pw, const char *stored)
@@ -163,15 +168,13 @@ test_malformed(void)
 	}
 }
 
-static void
-test_concurrency(void)
+/* Four threads verify the vector at once: 1 when all of them match. */
+static int
+four_verify(void)
 {
 	pthread_t t[4];
-	int rc[4];
-	int all = 1;
+	int rc[4], all = 1;
 
-	is_int(password_init(0, 0), -EINVAL, "password_init(0, 0) is refused");
-	is_int(password_init(1, 8), 0, "password_init(1, 8)");
 	for (size_t i = 0; i < 4; i++) {
 		rc[i] = -1;
 		pthread_create(&t[i], NULL, verify_thread, &rc[i]);
@@ -180,18 +183,36 @@ test_concurrency(void)
 		pthread_join(t[i], NULL);
 		all = all && rc[i] == 0;
 	}
-	ok(all, "four threads through one slot all verify");
+	return all;
+}
 
-	/* One slot, no waiting place: while a hash runs, the next caller is
-	 * refused at once instead of tying up its thread. */
-	is_int(password_init(1, 0), 0, "password_init(1, 0)");
-	rc[0] = -1;
-	pthread_create(&t[0], NULL, verify_thread, &rc[0]);
+/* With one slot and no waiting place (password_init(1, 0)): while one
+ * hash runs, the next caller is refused at once. */
+static void
+one_slot_busy(const char *how)
+{
+	pthread_t t;
+	int rc = -1;
+
+	pthread_create(&t, NULL, verify_thread, &rc);
 	nanosleep(&(struct timespec){.tv_nsec = 40 * 1000 * 1000}, NULL);
 	is_int(verify(ASCII_PW, ASCII_HASH), -EBUSY,
-	       "a caller beyond the running and waiting bound gets -EBUSY");
-	pthread_join(t[0], NULL);
-	is_int(rc[0], 0, "the hash that held the slot completes");
+	       "%s: a caller beyond the running and waiting bound gets -EBUSY",
+	       how);
+	pthread_join(t, NULL);
+	is_int(rc, 0, "%s: the hash that held the slot completes", how);
+}
+
+static void
+test_concurrency(void)
+{
+	is_int(password_init(0, 0), -EINVAL, "password_init(0, 0) is refused");
+	is_int(password_init(1, 8), 0, "password_init(1, 8)");
+	ok(four_verify(), "four threads through one slot all verify");
+
+	/* Refused at once instead of tying up the caller's thread. */
+	is_int(password_init(1, 0), 0, "password_init(1, 0)");
+	one_slot_busy("inline");
 	is_int(verify(ASCII_PW, ASCII_HASH), 0,
 	       "the slot is free again afterwards");
 	is_int(password_init(2, 8), 0, "password_init(2, 8)");
@@ -239,6 +260,69 @@ test_common(void)
 	ok(!password_is_common("dragon", 6), "freed: nothing is common");
 }
 
+/* How many of this process's threads run at the given nice value (field
+ * 19 of /proc/self/task/TID/stat, after the command in parentheses). */
+static int
+niced_threads(int nice)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		char path[300], buf[1024], *p;
+		FILE *f;
+		int field = 3, value;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 e->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (!p)
+			continue;
+		for (p += 2; *p && field < 19; p++)
+			if (*p == ' ')
+				field++;
+		if (sscanf(p, "%d", &value) == 1 && value == nice)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+test_hashers(void)
+{
+	is_int(password_init(2, 8), 0, "password_init(2, 8)");
+	is_int(password_start(7), 0, "password_start(7)");
+	is_int(niced_threads(7), 2, "two hashing threads run at nice 7");
+	is_int(verify(ASCII_PW, ASCII_HASH), 0,
+	       "a queued hash verifies the Node vector");
+	is_int(verify("wrong password", ASCII_HASH), -EACCES,
+	       "a queued hash rejects a wrong password");
+	ok(four_verify(),
+	   "four callers through two hashing threads all verify");
+	password_stop();
+	is_int(niced_threads(7), 0, "password_stop joins the hashing threads");
+
+	/* One hashing thread, no waiting place: while it hashes, the next
+	 * caller is refused at once. */
+	is_int(password_init(1, 0), 0, "password_init(1, 0)");
+	is_int(password_start(7), 0, "password_start(7) with one slot");
+	one_slot_busy("queued");
+	password_stop();
+	is_int(verify(ASCII_PW, ASCII_HASH), 0,
+	       "after password_stop callers hash on their own thread");
+	is_int(password_init(2, 8), 0, "password_init(2, 8)");
+}
+
 int
 main(void)
 {
@@ -247,6 +331,7 @@ main(void)
 	test_nfkc();
 	test_malformed();
 	test_concurrency();
+	test_hashers();
 	test_common();
 	return done();
 }
