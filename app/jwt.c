@@ -4,6 +4,7 @@
  * claim. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,8 @@
 #include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 /* libjwt's header; ours is "jwt.h" (meson keeps app/ off the library's
  * include path so that the two cannot be confused). */
 #include <jwt.h>
@@ -39,12 +41,13 @@ static int check_header(const struct jwt_config *cfg, const char *seg,
 			size_t len, const struct jwt_key **ret_key);
 static int check_signature(const struct jwt_key *key, const char *token,
 			   size_t signed_len, const char *sig, size_t sig_len);
-static int libjwt_claims(const struct jwt_key *key, const char *token,
-			 size_t len, char **ret_json);
+static int libjwt_verify(const struct jwt_key *key, const char *token,
+			 size_t len);
 static int numeric_date(struct json_object *v, long long *ret);
 static bool aud_matches(struct json_object *aud, const char *want);
-static int check_claims(const struct jwt_config *cfg, const char *json,
-			time_t now, struct jwt_claims *ret_claims);
+static int check_claims(const struct jwt_config *cfg, const char *seg,
+			size_t seg_len, time_t now,
+			struct jwt_claims *ret_claims);
 
 static bool
 key_usable(const struct jwt_key *key)
@@ -215,6 +218,97 @@ out:
 	return r;
 }
 
+/* Per thread, an HMAC-SHA256 context keyed once per secret: OpenSSL 3's
+ * one-shot HMAC() fetches the algorithm and builds a context on every
+ * call, which was a sixth of a list request's instructions. A context is
+ * re-initialised with its key (EVP_MAC_init without a key) per token. */
+struct mac_entry {
+	unsigned char secret[JWT_SECRET_MAX];
+	size_t len;
+	EVP_MAC_CTX *ctx;
+};
+
+struct mac_cache {
+	EVP_MAC *mac;
+	struct mac_entry e[JWT_MAX_KEYS];
+	size_t n, next;
+};
+
+static pthread_key_t mac_tls;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+static bool mac_tls_ok;
+
+static void
+mac_cache_free(void *arg)
+{
+	struct mac_cache *c = arg;
+
+	for (size_t i = 0; i < c->n; i++)
+		EVP_MAC_CTX_free(c->e[i].ctx);
+	EVP_MAC_free(c->mac);
+	OPENSSL_cleanse(c, sizeof(*c));
+	free(c);
+}
+
+static void
+mac_tls_init(void)
+{
+	mac_tls_ok = pthread_key_create(&mac_tls, mac_cache_free) == 0;
+}
+
+/* This thread's context for key, ready for EVP_MAC_update; NULL when
+ * OpenSSL or memory fails. */
+static EVP_MAC_CTX *
+mac_for(const struct jwt_key *key)
+{
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
+				       OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+			       OSSL_PARAM_construct_end()};
+	struct mac_cache *c;
+	struct mac_entry *e;
+
+	pthread_once(&mac_once, mac_tls_init);
+	if (!mac_tls_ok)
+		return NULL;
+	c = pthread_getspecific(mac_tls);
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+		if (!c->mac || pthread_setspecific(mac_tls, c) != 0) {
+			mac_cache_free(c);
+			return NULL;
+		}
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		e = &c->e[i];
+		if (e->len == key->secret_len &&
+		    CRYPTO_memcmp(e->secret, key->secret, e->len) == 0)
+			return EVP_MAC_init(e->ctx, NULL, 0, NULL) ? e->ctx
+								   : NULL;
+	}
+	/* A key not seen yet on this thread (or a full cache: the oldest
+	 * entry makes room). */
+	if (c->n < JWT_MAX_KEYS) {
+		e = &c->e[c->n++];
+	} else {
+		e = &c->e[c->next];
+		c->next = (c->next + 1) % JWT_MAX_KEYS;
+		EVP_MAC_CTX_free(e->ctx);
+	}
+	memcpy(e->secret, key->secret, key->secret_len);
+	e->len = key->secret_len;
+	e->ctx = EVP_MAC_CTX_new(c->mac);
+	if (!e->ctx || !EVP_MAC_init(e->ctx, e->secret, e->len, params)) {
+		/* Unusable: forget it, so that the next call tries again. */
+		EVP_MAC_CTX_free(e->ctx);
+		*e = c->e[--c->n];
+		return NULL;
+	}
+	return e->ctx;
+}
+
 /* Recomputes the HMAC over header.payload: a second check beside libjwt's,
  * so that a regression in either one cannot let a forged token through. */
 static int
@@ -222,29 +316,31 @@ check_signature(const struct jwt_key *key, const char *token, size_t signed_len,
 		const char *sig, size_t sig_len)
 {
 	unsigned char got[HS256_LEN], want[EVP_MAX_MD_SIZE];
-	unsigned int want_len = 0;
-	size_t got_len = 0;
+	size_t got_len = 0, want_len = 0;
+	EVP_MAC_CTX *ctx;
 
 	if (sig_len != HS256_B64_LEN ||
 	    b64url_decode(sig, sig_len, got, &got_len) < 0 ||
 	    got_len != HS256_LEN)
 		return -EINVAL;
-	if (!HMAC(EVP_sha256(), key->secret, (int)key->secret_len,
-		  (const unsigned char *)token, signed_len, want, &want_len) ||
+	ctx = mac_for(key);
+	if (!ctx)
+		return -ENOMEM;
+	if (!EVP_MAC_update(ctx, (const unsigned char *)token, signed_len) ||
+	    !EVP_MAC_final(ctx, want, &want_len, sizeof(want)) ||
 	    want_len != HS256_LEN)
 		return -EINVAL;
 	return CRYPTO_memcmp(got, want, HS256_LEN) == 0 ? 0 : -EINVAL;
 }
 
-/* Has libjwt verify the token with the selected key, insists that it saw
- * HS256, and returns its claims as JSON text the caller frees. */
+/* Has libjwt verify the token with the selected key and insists that it
+ * saw HS256. The claims are read from the payload by check_claims: the
+ * same bytes libjwt just parsed, not libjwt's JSON written out again. */
 static int
-libjwt_claims(const struct jwt_key *key, const char *token, size_t len,
-	      char **ret_json)
+libjwt_verify(const struct jwt_key *key, const char *token, size_t len)
 {
 	char buf[JWT_TOKEN_MAX + 1];
 	jwt_t *jwt = NULL;
-	char *json = NULL;
 	int r;
 
 	memcpy(buf, token, len);
@@ -254,16 +350,7 @@ libjwt_claims(const struct jwt_key *key, const char *token, size_t len,
 		r = r == ENOMEM ? -ENOMEM : -EINVAL;
 		goto out;
 	}
-	r = -EINVAL;
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256)
-		goto out;
-	json = jwt_get_grants_json(jwt, NULL);
-	if (!json) {
-		r = -ENOMEM;
-		goto out;
-	}
-	*ret_json = json;
-	r = 0;
+	r = jwt_get_alg(jwt) == JWT_ALG_HS256 ? 0 : -EINVAL;
 out:
 	jwt_free(jwt);
 	return r;
@@ -307,9 +394,11 @@ aud_matches(struct json_object *aud, const char *want)
 }
 
 static int
-check_claims(const struct jwt_config *cfg, const char *json, time_t now,
-	     struct jwt_claims *ret_claims)
+check_claims(const struct jwt_config *cfg, const char *seg, size_t seg_len,
+	     time_t now, struct jwt_claims *ret_claims)
 {
+	unsigned char json[JWT_TOKEN_MAX];
+	size_t json_len = 0;
 	struct json_object *claims = NULL, *v = NULL;
 	struct jwt_claims c;
 	long long lo = (long long)now - cfg->skew;
@@ -319,7 +408,10 @@ check_claims(const struct jwt_config *cfg, const char *json, time_t now,
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	r = parse_object(json, strlen(json), &claims);
+	r = b64url_decode(seg, seg_len, json, &json_len);
+	if (r < 0)
+		goto out;
+	r = parse_object((const char *)json, json_len, &claims);
 	if (r < 0)
 		goto out;
 	r = -EINVAL;
@@ -494,7 +586,6 @@ jwt_verify(const struct jwt_config *cfg, const char *token, size_t len,
 {
 	const struct jwt_key *key = NULL;
 	size_t dot1 = 0, dot2 = 0;
-	char *json = NULL;
 	int r;
 
 	/* The length check comes before anything reads the token. */
@@ -510,11 +601,11 @@ jwt_verify(const struct jwt_config *cfg, const char *token, size_t len,
 	r = check_signature(key, token, dot2, token + dot2 + 1, len - dot2 - 1);
 	if (r < 0)
 		goto out;
-	r = libjwt_claims(key, token, len, &json);
+	r = libjwt_verify(key, token, len);
 	if (r < 0)
 		goto out;
-	r = check_claims(cfg, json, now, ret_claims);
+	r = check_claims(cfg, token + dot1 + 1, dot2 - dot1 - 1, now,
+			 ret_claims);
 out:
-	free(json);
 	return r;
 }

@@ -158,6 +158,7 @@ main(int argc, char **argv)
 	int fd = -1, sig = 0, code = 1, r;
 	ino_t listen_ino = 0;
 	long budget, running;
+	bool kept_buffers = password_mem_init();
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
@@ -267,6 +268,9 @@ main(int argc, char **argv)
 	if (revoke_start(cfg) < 0)
 		goto out_lib;
 	metrics_init(routes_table(), routes_count(), cfg->workers);
+	if (!kept_buffers)
+		log_warn(NULL, "OpenSSL allocated before main: each password "
+			       "hash maps its 32 MiB anew");
 	if ((r = password_start((int)cfg->scrypt_nice)) < 0) {
 		log_error(NULL, "cannot start the hashing threads: %s",
 			  strerror(-r));

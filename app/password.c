@@ -52,6 +52,7 @@ static unsigned waiting;
 static atomic_uint stat_running, stat_waiting;
 
 /* The hashing threads and their queue (under slots_lock). */
+#define HASHERS_MAX 64
 struct hash_job {
 	const char *pw;
 	size_t len;
@@ -61,7 +62,6 @@ struct hash_job {
 	bool done;
 	struct hash_job *next;
 };
-#define HASHERS_MAX 64
 static pthread_t hashers[HASHERS_MAX];
 static unsigned nhashers;
 static bool hashers_stop;
@@ -72,6 +72,29 @@ static pthread_cond_t job_ready = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
 
 static bool wait_begin(void);
+/* Each hashing thread keeps its scrypt buffer from one hash to the next.
+ * Freed and mapped anew each time, its 32 MiB cost 8,192 page faults per
+ * hash, a quarter of a sign-in's CPU on these virtual machines. OpenSSL's
+ * allocations go through mem_malloc/mem_realloc/mem_free (set by
+ * password_mem_init before OpenSSL allocates anything): on a hashing
+ * thread one of at least KEEP_MIN bytes is served from, and given back
+ * to, that thread's kept block. OpenSSL cleanses the buffer before it
+ * frees it, as ever. */
+#define KEEP_MIN (16 * 1024 * 1024)
+struct kept {
+	_Atomic(void *) p; /* read by every thread's free */
+	size_t n;
+	bool busy;
+};
+static struct kept kept[HASHERS_MAX];
+static atomic_uint kept_n; /* entries in use: the hashing threads */
+static _Thread_local int my_kept = -1;
+
+static void *mem_malloc(size_t n, const char *file, int line);
+static void *mem_realloc(void *p, size_t n, const char *file, int line);
+static void mem_free(void *p, const char *file, int line);
+static struct kept *kept_of(const void *p);
+
 static int slot_acquire(void);
 static void slot_release(void);
 static int scrypt(const uint8_t *in, size_t len, const char *salt,
@@ -127,6 +150,83 @@ slot_release(void)
 	pthread_mutex_unlock(&slots_lock);
 }
 
+static void *
+mem_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (my_kept >= 0 && n >= KEEP_MIN && !kept[my_kept].busy) {
+		struct kept *k = &kept[my_kept];
+		void *p = atomic_load(&k->p);
+
+		if (p && k->n < n) {
+			atomic_store(&k->p, NULL);
+			free(p);
+			p = NULL;
+		}
+		if (!p) {
+			p = malloc(n);
+			k->n = p ? n : 0;
+			atomic_store(&k->p, p);
+		}
+		if (p) {
+			k->busy = true;
+			return p;
+		}
+	}
+	return malloc(n);
+}
+
+/* The kept block p is, or NULL. Only its own thread takes a block, so a
+ * match needs no lock. */
+static struct kept *
+kept_of(const void *p)
+{
+	unsigned n = atomic_load_explicit(&kept_n, memory_order_relaxed);
+
+	for (unsigned i = 0; p && i < n; i++)
+		if (atomic_load_explicit(&kept[i].p, memory_order_relaxed) == p)
+			return &kept[i];
+	return NULL;
+}
+
+static void *
+mem_realloc(void *p, size_t n, const char *file, int line)
+{
+	struct kept *k = kept_of(p);
+	void *q;
+
+	(void)file;
+	(void)line;
+	if (!k)
+		return realloc(p, n);
+	q = malloc(n);
+	if (q) {
+		memcpy(q, p, n < k->n ? n : k->n);
+		k->busy = false;
+	}
+	return q;
+}
+
+static void
+mem_free(void *p, const char *file, int line)
+{
+	struct kept *k = kept_of(p);
+
+	(void)file;
+	(void)line;
+	if (k)
+		k->busy = false;
+	else
+		free(p);
+}
+
+bool
+password_mem_init(void)
+{
+	return CRYPTO_set_mem_functions(mem_malloc, mem_realloc, mem_free) == 1;
+}
+
 static int
 scrypt(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
 {
@@ -166,7 +266,7 @@ hash_queued(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
 static void *
 hasher_main(void *arg)
 {
-	(void)arg;
+	my_kept = (int)(intptr_t)arg;
 	/* Linux keeps a nice value per thread: only the hashing yields. */
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), hashers_nice) < 0)
 		log_warn(NULL, "a hashing thread stays at nice 0: %s",
@@ -217,9 +317,10 @@ password_start(int nice)
 	hashers_nice = nice;
 	hashers_stop = false;
 	pthread_mutex_unlock(&slots_lock);
+	atomic_store(&kept_n, n);
 	for (nhashers = 0; nhashers < n; nhashers++) {
 		int r = pthread_create(&hashers[nhashers], NULL, hasher_main,
-				       NULL);
+				       (void *)(intptr_t)nhashers);
 
 		if (r != 0) {
 			password_stop();
@@ -241,8 +342,14 @@ password_stop(void)
 	hashers_stop = true;
 	pthread_cond_broadcast(&job_ready);
 	pthread_mutex_unlock(&slots_lock);
-	for (unsigned i = 0; i < nhashers; i++)
+	for (unsigned i = 0; i < nhashers; i++) {
 		pthread_join(hashers[i], NULL);
+		free(atomic_load(&kept[i].p));
+		atomic_store(&kept[i].p, NULL);
+		kept[i].n = 0;
+		kept[i].busy = false;
+	}
+	atomic_store(&kept_n, 0);
 	nhashers = 0;
 	hashers_up = 0;
 }

@@ -20,8 +20,14 @@ int password_init(unsigned max_concurrent, unsigned max_waiting);
  * queue their hash for them and wait. Before (unit tests, tools) a caller
  * hashes on its own thread. Returns 0 or -errno (nothing started). */
 int password_start(int nice);
-/* Stops and joins those threads; nothing may be hashing any more. */
+/* Stops and joins those threads (and frees their kept buffers); nothing
+ * may be hashing any more. */
 void password_stop(void);
+/* Routes OpenSSL's allocations through hooks that let each hashing thread
+ * keep its 32 MiB scrypt buffer across hashes. Call it first thing in
+ * main, before OpenSSL allocates; false when that is too late (the
+ * buffers are then allocated per hash, as without it). */
+bool password_mem_init(void);
 
 /* Hashes pw[0..len) (UTF-8). On success writes a NUL-terminated hash into
  * ret_hash. Returns 0, -EINVAL (invalid UTF-8), -EBUSY (too many waiting),

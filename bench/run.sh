@@ -41,7 +41,10 @@
 #
 # Runs (wrk --latency, BENCH_SECONDS each, conns from BENCH_CONNS):
 #   scrypt    build/bench-scrypt (bench/scrypt.c): one hash's time with
-#             OpenSSL and libsodium, interleaved, at the start and the end
+#             OpenSSL (allocating per hash, and keeping its buffer as
+#             todod's hashing threads do) and libsodium, interleaved, at
+#             the start and the end; the sign-in ceiling is cores / the
+#             kept-buffer OpenSSL hash
 #   matrix    per conns: bare, barekc, then BENCH_SCENARIOS:
 #               list20   GET /api/todos, a user with exactly 20 todos (+ total)
 #               list100  GET /api/todos?limit=50, a user with 100 todos

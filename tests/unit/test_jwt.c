@@ -500,6 +500,30 @@ test_keys(void)
 	is_int(verify(forge("{\"alg\":\"HS256\"}", body, md, "")), -EINVAL,
 	       "an empty key never verifies");
 	setup();
+
+	/* The HMAC contexts kept per thread follow the secret's bytes: a
+	 * new secret under the same kid, and more secrets than the cache
+	 * holds, one after another. */
+	for (int i = 0; i < 2 * JWT_MAX_KEYS + 1; i++) {
+		char secret[64];
+		int all = 1;
+
+		snprintf(secret, sizeof(secret),
+			 "rotated-secret-%02d-0123456789abcdefghijkl", i);
+		memcpy(cfg.keys[0].secret, secret, strlen(secret));
+		cfg.keys[0].secret_len = strlen(secret);
+		all = all && verify(forge(HDR, body, md, secret)) == 0;
+		all = all && verify(forge(HDR, body, md, CUR)) == -EINVAL;
+		if (i == 0 || i == 2 * JWT_MAX_KEYS)
+			ok(all,
+			   "secret %d of %d verifies, the original one no more",
+			   i + 1, 2 * JWT_MAX_KEYS + 1);
+		else if (!all)
+			ok(0, "secret %d verifies, the original one no more",
+			   i + 1);
+	}
+	setup();
+	is_int(verify(good()), 0, "the first secret verifies again");
 }
 
 static void

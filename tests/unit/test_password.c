@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -309,6 +310,23 @@ test_hashers(void)
 	       "a queued hash rejects a wrong password");
 	ok(four_verify(),
 	   "four callers through two hashing threads all verify");
+	{
+		/* A hashing thread keeps its 32 MiB buffer: hashes after
+		 * the first fault in a few pages, not 8,192 each. */
+		struct rusage before, after;
+		long faults;
+
+		verify(ASCII_PW, ASCII_HASH);
+		verify(ASCII_PW, ASCII_HASH);
+		getrusage(RUSAGE_SELF, &before);
+		verify(ASCII_PW, ASCII_HASH);
+		verify(ASCII_PW, ASCII_HASH);
+		getrusage(RUSAGE_SELF, &after);
+		faults = after.ru_minflt - before.ru_minflt;
+		ok(faults < 2000,
+		   "two more hashes take %ld page faults (< 2000: the buffer is kept)",
+		   faults);
+	}
 	password_stop();
 	is_int(niced_threads(7), 0, "password_stop joins the hashing threads");
 
@@ -326,6 +344,9 @@ test_hashers(void)
 int
 main(void)
 {
+	/* First, before OpenSSL allocates anything. */
+	ok(password_mem_init(),
+	   "OpenSSL's allocations are hooked before any is made");
 	test_format();
 	test_vectors();
 	test_nfkc();
