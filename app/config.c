@@ -102,7 +102,7 @@ static const struct option options[] = {
 	 "Largest request body in bytes (413 above); match nginx's\n"
 	 "client_max_body_size."},
 	{"scrypt_concurrency", NUM(scrypt_concurrency), "2", 1, 64,
-	 "Password hashes computed at once (about 32 MiB and 150 ms of a core\n"
+	 "Password hashes computed at once (about 32 MiB and 65 ms of a core\n"
 	 "each). At most half the workers may be busy with passwords (computing\n"
 	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
 	 "cannot starve the todo routes."},

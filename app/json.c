@@ -414,10 +414,19 @@ jb_cstr(struct jbuf *b, const char *s)
 void
 jb_int(struct jbuf *b, long long v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", v);
+	/* Digits from the end; the magnitude as unsigned, so that LLONG_MIN
+	 * has one. No snprintf: ids are on every row of a page. */
+	char tmp[24], *p = tmp + sizeof(tmp);
+	unsigned long long u =
+		v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
-	jb_raw(b, tmp, (size_t)n);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	jb_raw(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void

@@ -215,34 +215,56 @@ rfc3339_parse(const char *s, size_t len, long long *ret_ms)
 	return 0;
 }
 
+/* Two decimal digits of v (0..99), by table: time_format writes forty
+ * timestamps for a page of twenty todos. */
+static void
+put2(char *o, unsigned v)
+{
+	static const char d2[] = "00010203040506070809"
+				 "10111213141516171819"
+				 "20212223242526272829"
+				 "30313233343536373839"
+				 "40414243444546474849"
+				 "50515253545556575859"
+				 "60616263646566676869"
+				 "70717273747576777879"
+				 "80818283848586878889"
+				 "90919293949596979899";
+
+	o[0] = d2[2 * v];
+	o[1] = d2[2 * v + 1];
+}
+
 void
 time_format(long long ms, char out[TIME_STR_LEN + 1])
 {
 	long long secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
 	long long days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-	long long rem = secs - days * 86400;
+	unsigned rem = (unsigned)(secs - days * 86400);
+	unsigned msec = (unsigned)(ms - secs * 1000), year;
 	long long y;
 	unsigned m, d;
 
-	unsigned vals[7], widths[7] = {4, 2, 2, 2, 2, 2, 3};
-	static const char seps[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
-	char *o = out;
-
 	civil_from_days(days, &y, &m, &d);
-	vals[0] = y < 0 ? 0 : y > 9999 ? 9999 : (unsigned)y;
-	vals[1] = m;
-	vals[2] = d;
-	vals[3] = (unsigned)(rem / 3600);
-	vals[4] = (unsigned)(rem / 60 % 60);
-	vals[5] = (unsigned)(rem % 60);
-	vals[6] = (unsigned)(ms - secs * 1000);
-	for (int i = 0; i < 7; i++) {
-		for (unsigned k = widths[i], v = vals[i]; k > 0; k--, v /= 10)
-			o[k - 1] = (char)('0' + v % 10);
-		o += widths[i];
-		*o++ = seps[i];
-	}
-	*o = '\0';
+	year = y < 0 ? 0 : y > 9999 ? 9999 : (unsigned)y;
+	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
+	put2(out, year / 100);
+	put2(out + 2, year % 100);
+	out[4] = '-';
+	put2(out + 5, m);
+	out[7] = '-';
+	put2(out + 8, d);
+	out[10] = 'T';
+	put2(out + 11, rem / 3600);
+	out[13] = ':';
+	put2(out + 14, rem / 60 % 60);
+	out[16] = ':';
+	put2(out + 17, rem % 60);
+	out[19] = '.';
+	out[20] = (char)('0' + msec / 100);
+	put2(out + 21, msec % 100);
+	out[23] = 'Z';
+	out[24] = '\0';
 }
 
 long long
