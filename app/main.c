@@ -216,8 +216,8 @@ main(int argc, char **argv)
 		goto out_lib;
 	if (cfg->common_passwords_file[0]) {
 		size_t n = 0;
-		int r = password_common_load(cfg->common_passwords_file, &n);
 
+		r = password_common_load(cfg->common_passwords_file, &n);
 		if (r < 0) {
 			fprintf(stderr,
 				"todod: common_passwords_file: cannot read %s: "

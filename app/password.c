@@ -74,7 +74,7 @@ static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
 static bool wait_begin(void);
 /* Each hashing thread keeps its scrypt buffer from one hash to the next.
  * Freed and mapped anew each time, its 32 MiB cost 8,192 page faults per
- * hash, a quarter of a sign-in's CPU on these virtual machines. OpenSSL's
+ * hash, more than half of a hash's time on these virtual machines. OpenSSL's
  * allocations go through mem_malloc/mem_realloc/mem_free (set by
  * password_mem_init before OpenSSL allocates anything): on a hashing
  * thread one of at least KEEP_MIN bytes is served from, and given back

@@ -301,7 +301,6 @@ conn_arm(struct pool *p, struct conn *c)
 {
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT,
 				 .data.ptr = c};
-
 	int op = c->in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
 	/* Set before: once armed, c may be taken, served and freed by

@@ -1,5 +1,6 @@
 /* The worker pool: N threads, each with its own MariaDB connection and
- * arena, accepting FastCGI requests on one listening socket. */
+ * arena, taking FastCGI requests from one epoll set that holds the
+ * listening socket and every kept connection between two requests. */
 #ifndef TODOD_WORKER_H
 #define TODOD_WORKER_H
 
