@@ -41,6 +41,12 @@ static const struct option options[] = {
 	 "MariaDB connection."},
 	{"backlog", NUM(backlog), "1024", 1, 65535,
 	 "Listen backlog of the FastCGI socket."},
+	{"drain_timeout", NUM(drain_timeout), "10", 0, 300,
+	 "Seconds todod, once told to stop, keeps serving the FastCGI\n"
+	 "connections nginx keeps (fastcgi_keep_conn) and waits for nginx to\n"
+	 "close them: only nginx knows when it is not sending on one. The\n"
+	 "rendered nginx config closes an idle one after 3 s and any after 5 s.\n"
+	 "After this time todod closes each itself, after its next answer."},
 	{"db_socket", STR(db_socket), "", 0, 0,
 	 "MariaDB unix socket, or several comma-separated (the nodes of a\n"
 	 "Galera cluster, at most 8) in order of preference: a worker uses\n"

@@ -23,6 +23,7 @@ struct config {
 	long socket_mode;
 	long workers;
 	long backlog;
+	long drain_timeout;
 	char db_socket[1024];
 	char db_host[1024];
 	long db_port;

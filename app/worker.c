@@ -513,12 +513,30 @@ pool_stop(struct pool *p)
 		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000},
 			  NULL);
 	}
-	/* Kept connections: a request nginx sends on one now is still
-	 * served, and the connection closed after it, which tells nginx to
-	 * drop it. Until no request has started for 100 ms (at most 30 s). */
+	/* Kept connections. Closing one that nginx thinks idle races the
+	 * request nginx may be writing on it at that moment, and nginx
+	 * cannot send a POST or PATCH that got no answer to another server:
+	 * the client would get a 502. So first they are served as usual and
+	 * todod waits, at most drain_timeout, for nginx to close them all
+	 * itself (its upstream keepalive_timeout and keepalive_time). */
+	for (long i = 0; i < p->cfg->drain_timeout * 40 && p->workers; i++) {
+		bool none;
+
+		pthread_mutex_lock(&p->conns_lock);
+		none = p->conns == NULL;
+		pthread_mutex_unlock(&p->conns_lock);
+		if (none)
+			break;
+		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000},
+			  NULL);
+	}
+	/* What is left (a peer that keeps connections open for ever): a
+	 * request sent on one now is still served, and the connection closed
+	 * after it, which tells the peer to drop it. Until no request has
+	 * started for 100 ms (at most 10 s), then the idle ones are closed. */
 	atomic_store(&p->draining, true);
 	seen = atomic_load(&p->started_requests);
-	for (int i = 0; i < 1200 && p->workers && quiet < 4; i++) {
+	for (int i = 0; i < 400 && p->workers && quiet < 4; i++) {
 		unsigned long long now_seen;
 
 		nanosleep(&(struct timespec){.tv_nsec = 25 * 1000 * 1000},

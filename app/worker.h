@@ -9,8 +9,10 @@ struct pool;
 
 /* Starts cfg->workers threads on listen_fd. NULL on failure. */
 struct pool *pool_start(const struct config *cfg, int listen_fd);
-/* Stops accepting, lets every request in flight finish, joins the threads
- * and frees the pool. */
+/* Serves what waits in the backlog, keeps serving the kept connections
+ * until their peer closes them (at most cfg->drain_timeout seconds, then
+ * closes each after its next answer), lets every request in flight
+ * finish, joins the threads and frees the pool. */
 void pool_stop(struct pool *p);
 
 #endif

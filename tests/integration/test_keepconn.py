@@ -1,7 +1,7 @@
 """FastCGI keep-conn (nginx's fastcgi_keep_conn, on in the rendered
 configuration): one connection carries request after request, an idle or
-silent connection holds no worker thread, and SIGTERM serves what arrives
-on kept connections before closing them. Straight to todod's socket with
+silent connection holds no worker thread, and SIGTERM serves the kept
+connections until their peer closes them (drain_timeout at most). Straight to todod's socket with
 the tests' FastCGI client, so that the connections are the test's own."""
 
 import os
@@ -98,10 +98,14 @@ class KeepConnTest(StackTestCase):
 
 
 class KeepConnShutdownTest(StackTestCase):
+    """A stopping todod never closes a kept connection its peer may be
+    writing a request on: it serves them until the peer (nginx, by its
+    keepalive_timeout and keepalive_time) closes them, for drain_timeout
+    at most."""
 
-    stack_config = {"workers": 2}
+    stack_config = {"workers": 2, "drain_timeout": 20}
 
-    def test_sigterm_serves_kept_connections_then_closes_them(self):
+    def test_sigterm_serves_kept_connections_until_the_peer_closes_them(self):
         busy = fcgi.Connection(self.stack.todod_socket, 30)
         late = fcgi.Connection(self.stack.todod_socket, 30)
         idle = fcgi.Connection(self.stack.todod_socket, 30)
@@ -111,16 +115,42 @@ class KeepConnShutdownTest(StackTestCase):
         busy.send("POST", "/api/auth/sign-in/email", body=SIGN_IN,
                   headers={"Content-Type": "application/json"})
         time.sleep(0.05)
-        start = time.monotonic()
         self.stack.sigterm_todod()
         time.sleep(0.02)
-        # Sent on a kept connection while the sign-in still runs: served.
+        # Sent on a kept connection while the sign-in still runs: served,
+        # and the connection stays open for the next request.
         late.send("GET", "/api/health")
         self.assertEqual(late.receive().status, 200)
         self.assertEqual(busy.receive().status, 401)
-        # Then each connection is closed: the late one after its answer,
-        # the idle one when todod exits.
-        self.assertTrue(late.closed_by_peer(10), "kept connection not closed after SIGTERM")
-        self.assertTrue(idle.closed_by_peer(10), "idle connection not closed at exit")
+        self.assertFalse(idle.closed_by_peer(1.0), "todod closed an idle kept connection")
+        self.assertFalse(late.closed_by_peer(0.1), "todod closed a kept connection after its answer")
+        self.assertEqual(late.request("GET", "/api/health").status, 200)
+        self.assertEqual(self.stack.todod.poll(), None, "todod exited with kept connections open")
+        # Once the peer has closed them all, todod exits at once.
+        start = time.monotonic()
+        for conn in (busy, late, idle):
+            conn.close()
         self.assertEqual(self.stack.wait_todod(30), 0, "todod exit status after SIGTERM")
-        self.assertLess(time.monotonic() - start, 10)
+        self.assertLess(time.monotonic() - start, 3)
+
+
+class KeepConnDrainTimeoutTest(StackTestCase):
+
+    stack_config = {"workers": 2, "drain_timeout": 1}
+
+    def test_sigterm_closes_what_the_peer_keeps_past_drain_timeout(self):
+        late = fcgi.Connection(self.stack.todod_socket, 30)
+        idle = fcgi.Connection(self.stack.todod_socket, 30)
+        for conn in (late, idle):
+            self.addCleanup(conn.close)
+            self.assertEqual(conn.request("GET", "/api/health").status, 200)
+        start = time.monotonic()
+        self.stack.sigterm_todod()
+        time.sleep(0.1)
+        self.assertEqual(late.request("GET", "/api/health").status, 200)
+        # The peer keeps both past drain_timeout: todod closes them and exits.
+        self.assertTrue(late.closed_by_peer(5), "kept connection not closed after drain_timeout")
+        self.assertTrue(idle.closed_by_peer(5), "idle connection not closed at exit")
+        self.assertGreater(time.monotonic() - start, 0.9, "closed before drain_timeout")
+        self.assertEqual(self.stack.wait_todod(30), 0, "todod exit status after SIGTERM")
+        self.assertLess(time.monotonic() - start, 6)
