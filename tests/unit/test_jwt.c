@@ -32,6 +32,7 @@ static const char *payload(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 static const char *forge(const char *header, const char *body, const EVP_MD *md,
 			 const char *key);
+static const char *other_payload(const char *t);
 static int verify(const char *token);
 static int verify_at(const char *token, long long now);
 static const char *good(void);
@@ -45,6 +46,7 @@ static void test_keys(void);
 static void test_malformed(void);
 static void test_sign(void);
 static void test_jti(void);
+static void test_seen(void);
 
 static void
 setup(void)
@@ -131,6 +133,22 @@ forge(const char *header, const char *body, const EVP_MD *md, const char *key)
 	return tok;
 }
 
+/* Token t with a payload naming user 1 in place of its own, the header
+ * and the signature kept. */
+static const char *
+other_payload(const char *t)
+{
+	char body[256];
+	const char *dot = strchr(t, '.');
+
+	snprintf(body, sizeof(body),
+		 "{\"sub\":\"1\",\"iat\":%lld,\"exp\":%lld}", NOW, NOW + TTL);
+	memcpy(tok, t, (size_t)(dot - t) + 1);
+	b64url(body, strlen(body), tok + (dot - t) + 1);
+	strcat(tok, strrchr(t, '.'));
+	return tok;
+}
+
 static int
 verify(const char *token)
 {
@@ -207,7 +225,7 @@ test_forged_algs(void)
 static void
 test_signature(void)
 {
-	char body[256], t[JWT_TOKEN_MAX], *dot;
+	char t[JWT_TOKEN_MAX];
 	size_t n;
 
 	strcpy(t, good());
@@ -237,13 +255,8 @@ test_signature(void)
 
 	/* Swap in a payload naming another user, keeping the signature. */
 	strcpy(t, good());
-	dot = strchr(t, '.');
-	snprintf(body, sizeof(body),
-		 "{\"sub\":\"1\",\"iat\":%lld,\"exp\":%lld}", NOW, NOW + TTL);
-	strcpy(tok, t);
-	b64url(body, strlen(body), tok + (dot - t) + 1);
-	strcat(tok, strrchr(t, '.'));
-	is_int(verify(tok), -EINVAL, "a tampered payload is rejected");
+	is_int(verify(other_payload(t)), -EINVAL,
+	       "a tampered payload is rejected");
 
 	strcpy(t, good());
 	strcat(t, "garbage");
@@ -720,6 +733,30 @@ test_jti(void)
 	is_str(c.jti, "", "and has an empty jti");
 }
 
+/* A token libjwt accepted once is not decoded by libjwt again on this
+ * thread; everything else is checked at every use. */
+static void
+test_seen(void)
+{
+	const EVP_MD *md = EVP_sha256();
+	char t[JWT_TOKEN_MAX];
+
+	strcpy(t, good());
+	is_int(verify(t), 0, "a token verifies");
+	is_int(verify(t), 0, "the same token verifies again");
+	is_int(verify_at(t, NOW + TTL + SKEW + 1), -EINVAL,
+	       "a token seen before still expires");
+	/* Its signature over another payload. */
+	is_int(verify(other_payload(t)), -EINVAL,
+	       "a seen signature does not vouch for another payload");
+	/* The same claims signed with the other key: checked anew. */
+	is_int(verify(forge("{\"alg\":\"HS256\",\"kid\":\"k1\"}",
+			    payload("{\"sub\":\"42\",\"iat\":%lld,\"exp\":%lld}",
+				    NOW, NOW + TTL),
+			    md, CUR)),
+	       -EINVAL, "a seen token's claims under another kid are refused");
+}
+
 int
 main(void)
 {
@@ -734,5 +771,6 @@ main(void)
 	test_malformed();
 	test_sign();
 	test_jti();
+	test_seen();
 	return done();
 }
