@@ -21,6 +21,7 @@ DESCRIPTIONS = {
     "bare": "bare libfcgi (bench/bare.c), no keep-conn",
     "barekc": "bare libfcgi, keep-conn + upstream keepalive",
     "list20": "GET /api/todos, 20 of 20 + total",
+    "seed": "the seed's stack stand-in (FastAPI + PyJWT, 2 uvicorn workers, no nginx), list20",
     "list100": "GET /api/todos?limit=50, 50 of 100",
     "list10k": "GET /api/todos?limit=50, 50 of 10,000",
     "get": "GET /api/todos/{id}",
@@ -159,14 +160,14 @@ for name in order:
         problems.append("%s: every answer was an error (%s)" % (name, run["statuses"] or "non-2xx"))
     if "cpu_all" in meta and run["requests"]:
         cpu = {g: int(meta.get("cpu_" + g, 0)) / hz for g in
-               ("nginx", "todod", "mariadb", "bare", "wrk", "all", "steal")}
+               ("nginx", "todod", "mariadb", "bare", "seed", "wrk", "all", "steal")}
         cpu["other"] = max(0.0, cpu["all"] - sum(cpu[g] for g in
-                                                  ("nginx", "todod", "mariadb", "bare", "wrk")))
+                                                  ("nginx", "todod", "mariadb", "bare", "seed", "wrk")))
         wall = (int(meta["t1_ms"]) - int(meta["t0_ms"])) / 1000
         run["wall_s"] = round(wall, 3)
         run["cpu_s"] = {g: round(v, 2) for g, v in cpu.items()}
         run["cpu_s_per_1k"] = {g: round(1000 * cpu[g] / run["requests"], 4)
-                               for g in ("nginx", "todod", "mariadb", "bare", "wrk", "other")}
+                               for g in ("nginx", "todod", "mariadb", "bare", "seed", "wrk", "other")}
         run["busy"] = round(cpu["all"] / (nproc * wall), 3) if wall > 0 else None
         fs = {}
         for key, label in (("db_Innodb_data_fsyncs", "data_fsyncs_per_s"),
@@ -233,8 +234,30 @@ if l20:
     target("GET /api/todos (20 of 20) c8 >= 0.40x the best bare", v, v is not None and v >= 0.40,
            "vs keep-conn bare %s, vs no-keep-conn bare %s" % (
                fmt(l20["ratio_vs_bare_keepconn"]), fmt(l20["ratio_vs_bare_nokeepconn"])))
-target("GET /api/todos > 10x the seed's FastAPI stack", None, None,
-       "not measured: the seed's stack is not part of this tree")
+# The seed's stack: bench/seed_fastapi.py straight under uvicorn (no nginx
+# in front, so the most that stack can do) at the same connection count.
+# The stand-in is not the seed itself: the issue measured the seed's stack
+# at 0.035x the keep-conn bare, so the target holds only when todod's list
+# is also above 10 x 0.035 = 0.35x the best bare.
+# Against the stand-in's best connection count (at c8 it waits more than
+# it works: p50 44 ms with the CPU idle), so that its slowness at one count
+# does not flatter todod.
+seeds = [r for r in find("seed", group="seed") if r["rps"]]
+seed_best = max(seeds, key=lambda r: r["rps"]) if seeds else None
+if l20 and seed_best:
+    v = ratio(l20["rps"], seed_best["rps"])
+    lb = l20["ratio_vs_best_bare"]
+    target("GET /api/todos > 10x the seed's FastAPI stack (its stand-in at its best; and > 10 x 0.035x bare)", v,
+           v is not None and v > 10 and lb is not None and lb > 0.35,
+           "todod c8 %.0f req/s vs the stand-in's %.0f at c%d (%s); the issue measured the seed at 0.035 of"
+           " the keep-conn bare, the stand-in is at %s of its bare; todod at %s of the best bare,"
+           " 10x the issue's seed is 0.35" % (
+               l20["rps"], seed_best["rps"], seed_best["conns"],
+               ", ".join("c%d %.0f" % (r["conns"], r["rps"]) for r in seeds),
+               fmt(seed_best["ratio_vs_best_bare"], ".3f"), fmt(lb)))
+else:
+    target("GET /api/todos > 10x the seed's FastAPI stack", None, None,
+           "not measured: the FastAPI stand-in needs python3-fastapi python3-uvicorn python3-jwt python3-pymysql")
 
 # 2. O(1) totals: 50 of 10k within 10% of 50 of 100: the alternated runs
 # of the totals phase (and each connection count of the matrix, once each).

@@ -62,6 +62,11 @@
 #   growth    after the load, until MariaDB has flushed it (at most 60 s)
 #             and a warm-up of each: list and get on g1k, g1m, g1k, g1m;
 #             q search over one user's 10,000 todos at 1 and 8 conns
+#   seed      list20 at 8 and 64 conns against bench/seed_fastapi.py, a
+#             stand-in for the seed's stack (FastAPI + PyJWT under uvicorn,
+#             2 workers; straight to uvicorn, no nginx in front: the most it
+#             can do), when python3-fastapi, python3-uvicorn, python3-jwt
+#             and python3-pymysql are installed (scripts/up installs them)
 #   drift     bare and barekc at 64 again (not --quick)
 # During the whole run todod's RSS (every todod started or used) is sampled
 # every second; around every run, the CPU ticks of nginx, todod, MariaDB and
@@ -82,7 +87,7 @@
 #   BENCH_SECONDS (5 / 1)      length of each wrk run
 #   BENCH_CONNS ("8 64 256" / "8")  connection counts of the matrix
 #   BENCH_SCENARIOS ("list20 list100 list10k get mixed create patch")
-#   BENCH_EXTRAS ("totals keepconn signin flood")  the other phases to run
+#   BENCH_EXTRAS ("totals keepconn signin flood seed")  the other phases to run
 #   BENCH_GROWTH (1 / 0)       the growth phase (1M rows, about a minute)
 #   BENCH_KC_ROUNDS (2 / 1), BENCH_KC_CONNS (64 / 8)  rounds and conns of
 #                              the A/B phases (totals, keep-conn, growth)
@@ -122,7 +127,7 @@ fi
 SECS=${BENCH_SECONDS:-$D_SECS}
 read -r -a CONNS <<<"${BENCH_CONNS:-$D_CONNS}"
 read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-list20 list100 list10k get mixed create patch}"
-EXTRAS=" ${BENCH_EXTRAS:-totals keepconn signin flood} "
+EXTRAS=" ${BENCH_EXTRAS:-totals keepconn signin flood seed} "
 GROWTH=${BENCH_GROWTH:-$D_GROWTH}
 KC_ROUNDS=${BENCH_KC_ROUNDS:-$D_KC}
 KC_CONNS=${BENCH_KC_CONNS:-$D_KCCONNS}
@@ -241,6 +246,33 @@ nginx_up kc "$OUT/kc.sock" "${LIFTED[@]}" "$KEEPALIVE"
 log "== nginx: api ${PORT[api]}, direct ${PORT[direct]}, bare ${PORT[bare]}, barekc ${PORT[barekc]}," \
 	"nk ${PORT[nk]}, kc ${PORT[kc]} (keep-conn: keepalive $KEEPALIVE x $NGINX_WORKERS workers < $WORKERS)"
 
+# --- the seed's stack, a stand-in (bench/seed_fastapi.py under uvicorn) ---------
+SEED_URL=
+if [[ $EXTRAS == *" seed "* ]]; then
+	if "$BENCH_PY" -c 'import fastapi, uvicorn, jwt, pymysql' 2>/dev/null; then
+		SEED_PORT=$(bench_free_port)
+		SEED_URL=http://127.0.0.1:$SEED_PORT
+		env BENCH_SEED_SECRET_FILE="$(bench_setting jwt_secret_file "$CONF")" \
+			BENCH_SEED_DB_SOCKET="$DB_SOCKET" BENCH_SEED_DB_NAME="$(bench_setting db_name "$CONF")" \
+			BENCH_SEED_DB_USER="$(bench_setting db_user "$CONF")" \
+			BENCH_SEED_DB_PASSWORD_FILE="$(bench_setting db_password_file "$CONF")" \
+			"$BENCH_PY" -m uvicorn --app-dir "$ROOT/bench" --workers 2 --no-access-log --log-level warning \
+			--host 127.0.0.1 --port "$SEED_PORT" seed_fastapi:app </dev/null >"$OUT/seed.log" 2>&1 &
+		echo $! >"$OUT/seed.pid"
+		BENCH_PIDFILES+=("$OUT/seed.pid:python3")
+		for ((i = 0; i < 100; i++)); do
+			[ "$(bench_code "$SEED_URL/api/todos")" = 401 ] && break
+			kill -0 "$(cat "$OUT/seed.pid")" 2>/dev/null || die "the FastAPI stand-in exited: $(tail -n 5 "$OUT/seed.log")"
+			sleep 0.2
+		done
+		[ "$(bench_code "$SEED_URL/api/todos")" = 401 ] || die "the FastAPI stand-in does not answer on $SEED_URL"
+		log "== the seed's stack (FastAPI stand-in, 2 uvicorn workers) on $SEED_PORT"
+	else
+		log "== the seed's stack: not measured (needs python3-fastapi python3-uvicorn python3-jwt python3-pymysql)"
+		fact seed_missing 1
+	fi
+fi
+
 # --- RSS sampling: every todod in $OUT/rss.pids, every second ----------------
 RSS_LOG=$OUT/rss.log
 : >"$RSS_LOG"
@@ -339,6 +371,12 @@ check create 201 -H "$(auth create)" -X POST -H 'Content-Type: application/json'
 	-d '{"title":"bench check"}' "${URL[api]}/api/todos"
 check "list (nk)" 200 -H "$(auth list20)" "${URL[nk]}/api/todos"
 check "list (kc)" 200 -H "$(auth list20)" "${URL[kc]}/api/todos"
+if [ -n "$SEED_URL" ]; then
+	check "list (seed)" 200 -H "$(auth list20)" "$SEED_URL/api/todos"
+	seed_totals=$(curl -s -m 10 -H "$(auth list20)" "$SEED_URL/api/todos" |
+		"$BENCH_PY" -c 'import json,sys; d = json.load(sys.stdin); print(len(d["items"]), d["total"])')
+	[ "$seed_totals" = "20 20" ] || die "the FastAPI stand-in lists (items total) $seed_totals, not 20 20"
+fi
 totals=$(curl -s -m 10 -H "$(auth list20)" "${URL[api]}/api/todos" |
 	"$BENCH_PY" -c 'import json,sys; d = json.load(sys.stdin); print(len(d["items"]), d["total"])')
 [ "$totals" = "20 20" ] || die "the list20 user's list has (items total) $totals, not 20 20"
@@ -356,10 +394,19 @@ cpu_snapshot() {
 		echo "todod $(bench_ticks "${todods[@]}")"
 		echo "mariadb $(bench_ticks "$DB_PID")"
 		echo "bare $(bench_ticks "$(cat "$OUT/bare.pid")" "$(cat "$OUT/barekc.pid")")"
+		echo "seed $(seed_ticks)"
 		echo "all $(bench_all_ticks)"
 		echo "steal $(bench_steal_ticks)"
 		echo "wrk $(bench_child_ticks)"
 	}
+}
+# The FastAPI stand-in: uvicorn's supervisor and its worker processes.
+seed_ticks() {
+	local p
+	[ -s "$OUT/seed.pid" ] || { echo 0; return; }
+	p=$(tr -dc 0-9 <"$OUT/seed.pid")
+	# shellcheck disable=SC2046 # pid list
+	bench_ticks "$p" $(pgrep -P "$p" 2>/dev/null || true)
 }
 DB_COUNTERS="'Innodb_os_log_fsyncs','Innodb_data_fsyncs','Innodb_log_writes','Handler_commit'"
 db_snapshot() { sql -e "SHOW GLOBAL STATUS WHERE Variable_name IN ($DB_COUNTERS)"; }
@@ -476,6 +523,16 @@ for c in "${CONNS[@]}"; do
 		scenario matrix "$s-c$c" "$s" "$c"
 	done
 done
+
+# Right after the matrix, so that the ratio to list20 is of the same minutes.
+if [ -n "$SEED_URL" ]; then
+	seed_conns=(8 64)
+	[ $QUICK = 1 ] && seed_conns=("${CONNS[0]}")
+	log "== the seed's stack (FastAPI stand-in): list20 at ${seed_conns[*]} connections"
+	for c in "${seed_conns[@]}"; do
+		BENCH_TOKEN_FILE=$OUT/token-list20 run seed "seed-c$c" seed "$c" "$SEED_URL" list.lua
+	done
+fi
 
 if [[ $EXTRAS == *" totals "* ]]; then
 	log "== totals: list100 and list10k c$KC_CONNS, $KC_ROUNDS rounds"

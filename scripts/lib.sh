@@ -10,13 +10,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # mariadbd and nginx live in sbin, which a non-login PATH may lack.
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;; esac
 
-# The Debian packages the build, the stack and the tests need.
+# The Debian packages the build, the stack, the tests and the bench need.
 TODOD_PACKAGES=(
 	build-essential pkg-config meson ninja-build
 	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libunistring-dev
 	mariadb-server mariadb-client galera-4 rsync
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
 	john-data prometheus wrk
+	python3-fastapi python3-uvicorn python3-jwt python3-pymysql
 	chromium fonts-dejavu-core
 	lintian dpkg-dev systemd
 )
