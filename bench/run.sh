@@ -66,7 +66,8 @@
 #             stand-in for the seed's stack (FastAPI + PyJWT under uvicorn,
 #             2 workers; straight to uvicorn, no nginx in front: the most it
 #             can do), when python3-fastapi, python3-uvicorn, python3-jwt
-#             and python3-pymysql are installed (scripts/up installs them)
+#             and python3-pymysql are installed (scripts/up installs them when
+#             apt can)
 #   drift     bare and barekc at 64 again (not --quick)
 # During the whole run todod's RSS (every todod started or used) is sampled
 # every second; around every run, the CPU ticks of nginx, todod, MariaDB and
