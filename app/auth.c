@@ -347,6 +347,7 @@ static int
 busy(struct request *r)
 {
 	metrics_signin_shed();
+	r->hold_ms = (int)r->cfg->shed_delay_ms;
 	http_header(r, "Retry-After", "1");
 	return http_error(
 		r, 429,
@@ -535,12 +536,18 @@ auth_sign_in(struct request *r)
 			pw_len = PASSWORD_MAX_CHARS * 4;
 	}
 
+	/* The hash's place is taken before the lookup: a sign-in that would
+	 * be shed costs no query (a flood's cost stays at parsing it). */
+	if (password_reserve() == -EBUSY)
+		return busy(r);
 	/* An address that cannot exist is looked up like any other: the
 	 * answer and its timing stay those of a wrong password. */
 	if (lower_email(email, email_len, email_norm, &n) == 0) {
 		rc = store_user_by_email(r->db, r->reqid, email_norm, n, &u);
-		if (rc < 0)
+		if (rc < 0) {
+			password_release();
 			return http_from_errno(r, rc);
+		}
 		found = rc == 1;
 	}
 	rc = password_verify(pw, pw_len, found && !too_long ? u.hash : NULL);

@@ -112,10 +112,16 @@ static const struct option options[] = {
 	 "each). At most half the workers may be busy with passwords (computing\n"
 	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
 	 "cannot starve the todo routes."},
-	{"scrypt_nice", NUM(scrypt_nice), "10", 0, 19,
+	{"scrypt_nice", NUM(scrypt_nice), "19", 0, 19,
 	 "Nice value of the threads that compute the hashes (0 to 19): on a\n"
 	 "busy machine the todo routes get the CPU first, and a sign-in flood\n"
 	 "slows sign-ins rather than the lists."},
+	{"shed_delay_ms", NUM(shed_delay_ms), "1000", 0, 10000,
+	 "How long a request refused with 429 for want of a hashing place\n"
+	 "(sign-in, sign-up, a password change) waits before its answer is sent,\n"
+	 "without holding a worker: a client that retries at once (a flood)\n"
+	 "then costs a request a second per connection, not the CPU of the\n"
+	 "todo routes. 0: answer at once."},
 	{"common_passwords_file", STR(common_passwords_file),
 	 "/usr/share/john/password.lst", 0, 0,
 	 "A list of common passwords, one a line (Debian's john-data), that\n"

@@ -70,6 +70,9 @@ struct request {
 	const char *content_type; /* NULL: application/json; charset=utf-8 */
 	const char *err_code, *err_message, *err_field;
 	const char *err_cause; /* for the log line of a 5xx */
+	/* Milliseconds the answer waits before it is sent, without holding a
+	 * worker (a shed sign-in's 429; see worker.c). 0: at once. */
+	int hold_ms;
 };
 
 int http_method_from_name(const char *name);

@@ -48,6 +48,10 @@ static unsigned slots_max = 2;
 static unsigned slots_used;
 static unsigned waiting_max = 64;
 static unsigned waiting;
+/* Places taken by password_reserve and not yet used or given back; the
+ * thread's own flag says whether it holds one. */
+static unsigned reserved;
+static _Thread_local bool my_reserved;
 /* Copies of slots_used and waiting for a scrape, which takes no lock. */
 static atomic_uint stat_running, stat_waiting;
 
@@ -60,6 +64,7 @@ struct hash_job {
 	unsigned char *key;
 	int rc;
 	bool done;
+	pthread_cond_t done_cond; /* its caller alone waits on it */
 	struct hash_job *next;
 };
 static pthread_t hashers[HASHERS_MAX];
@@ -69,7 +74,7 @@ static unsigned hashers_up; /* started, their priority set */
 static int hashers_nice;
 static struct hash_job *queue_head, *queue_tail;
 static pthread_cond_t job_ready = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t hashers_ready = PTHREAD_COND_INITIALIZER;
 
 static bool wait_begin(void);
 /* Each hashing thread keeps its scrypt buffer from one hash to the next.
@@ -110,16 +115,58 @@ static int cmp_str(const void *a, const void *b);
 static int parse_stored(const char *stored, char ret_salt[SALT_HEX],
 			unsigned char ret_key[KEY_BYTES]);
 
-/* Under slots_lock: counts the caller among those waiting for a turn,
- * or says no when every slot runs and every waiting place is taken. */
+/* Under slots_lock: true when a place (running, waiting or reserved) is
+ * free. */
+static bool
+place_free(void)
+{
+	return slots_used + waiting + reserved < slots_max + waiting_max;
+}
+
+/* Under slots_lock: counts the caller among those waiting for a turn (in
+ * the place it reserved, if it did), or says no when every place is
+ * taken. */
 static bool
 wait_begin(void)
 {
-	if (slots_used >= slots_max && waiting >= waiting_max)
+	if (my_reserved) {
+		my_reserved = false;
+		reserved--;
+	} else if (!place_free()) {
 		return false;
+	}
 	waiting++;
 	atomic_store_explicit(&stat_waiting, waiting, memory_order_relaxed);
 	return true;
+}
+
+int
+password_reserve(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&slots_lock);
+	if (!my_reserved) {
+		if (place_free()) {
+			reserved++;
+			my_reserved = true;
+		} else {
+			rc = -EBUSY;
+		}
+	}
+	pthread_mutex_unlock(&slots_lock);
+	return rc;
+}
+
+void
+password_release(void)
+{
+	if (!my_reserved)
+		return;
+	pthread_mutex_lock(&slots_lock);
+	my_reserved = false;
+	reserved--;
+	pthread_mutex_unlock(&slots_lock);
 }
 
 static int
@@ -243,8 +290,11 @@ scrypt(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
 static int
 hash_queued(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
 {
-	struct hash_job job = {
-		.pw = (const char *)in, .len = len, .salt = salt, .key = key};
+	struct hash_job job = {.pw = (const char *)in,
+			       .len = len,
+			       .salt = salt,
+			       .key = key,
+			       .done_cond = PTHREAD_COND_INITIALIZER};
 
 	pthread_mutex_lock(&slots_lock);
 	if (!wait_begin()) {
@@ -258,8 +308,9 @@ hash_queued(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
 	queue_tail = &job;
 	pthread_cond_signal(&job_ready);
 	while (!job.done)
-		pthread_cond_wait(&job_done, &slots_lock);
+		pthread_cond_wait(&job.done_cond, &slots_lock);
 	pthread_mutex_unlock(&slots_lock);
+	pthread_cond_destroy(&job.done_cond);
 	return job.rc;
 }
 
@@ -273,7 +324,7 @@ hasher_main(void *arg)
 			 strerror(errno));
 	pthread_mutex_lock(&slots_lock);
 	hashers_up++;
-	pthread_cond_broadcast(&job_done);
+	pthread_cond_broadcast(&hashers_ready);
 	for (;;) {
 		struct hash_job *job;
 		int rc;
@@ -301,7 +352,8 @@ hasher_main(void *arg)
 				      memory_order_relaxed);
 		job->rc = rc;
 		job->done = true;
-		pthread_cond_broadcast(&job_done);
+		/* Only this job's caller wakes, not every waiting one. */
+		pthread_cond_signal(&job->done_cond);
 	}
 	pthread_mutex_unlock(&slots_lock);
 	return NULL;
@@ -330,7 +382,7 @@ password_start(int nice)
 	/* Returns once every thread runs at its priority. */
 	pthread_mutex_lock(&slots_lock);
 	while (hashers_up < n)
-		pthread_cond_wait(&job_done, &slots_lock);
+		pthread_cond_wait(&hashers_ready, &slots_lock);
 	pthread_mutex_unlock(&slots_lock);
 	return 0;
 }
@@ -445,10 +497,14 @@ password_hash(const char *pw, size_t len, char ret_hash[PASSWORD_HASH_LEN + 1])
 	char salt_hex[SALT_HEX + 1];
 	int r;
 
-	if (!ret_hash)
-		return -EINVAL;
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
-		return -EIO;
+	if (!ret_hash) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (RAND_bytes(salt, sizeof(salt)) != 1) {
+		r = -EIO;
+		goto out;
+	}
 	hex_encode(salt, sizeof(salt), salt_hex);
 	r = derive(pw, len, salt_hex, key);
 	if (r < 0)
@@ -457,6 +513,8 @@ password_hash(const char *pw, size_t len, char ret_hash[PASSWORD_HASH_LEN + 1])
 	ret_hash[SALT_HEX] = ':';
 	hex_encode(key, sizeof(key), ret_hash + SALT_HEX + 1);
 out:
+	/* A reservation the hash did not use (it failed before) goes back. */
+	password_release();
 	OPENSSL_cleanse(key, sizeof(key));
 	return r;
 }
@@ -476,6 +534,7 @@ password_verify(const char *pw, size_t len, const char *stored)
 		goto out;
 	r = CRYPTO_memcmp(got, want, KEY_BYTES) == 0 && stored ? 0 : -EACCES;
 out:
+	password_release();
 	OPENSSL_cleanse(got, sizeof(got));
 	OPENSSL_cleanse(want, sizeof(want));
 	return r;

@@ -29,6 +29,17 @@ void password_stop(void);
  * buffers are then allocated per hash, as without it). */
 bool password_mem_init(void);
 
+/* Takes one of the places of password_init (a hash running or waiting)
+ * for the calling thread ahead of the work that leads to its hash, so that
+ * a caller who would be refused is refused before it spends anything (a
+ * sign-in's user lookup). Returns 0, or -EBUSY when every place is taken.
+ * The thread's next password_hash or password_verify uses the place (and
+ * gives it back however it ends); password_release gives it back unused.
+ * At most one per thread: a second call while one is held returns 0. */
+int password_reserve(void);
+/* Gives back the calling thread's reservation, if it holds one. */
+void password_release(void);
+
 /* Hashes pw[0..len) (UTF-8). On success writes a NUL-terminated hash into
  * ret_hash. Returns 0, -EINVAL (invalid UTF-8), -EBUSY (too many waiting),
  * -ENOMEM, or -EIO (OpenSSL failure). */

@@ -28,6 +28,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "password.h"
 #include "router.h"
 #include "routes.h"
 #include "store.h"
@@ -41,10 +42,17 @@ struct conn {
 	FCGX_Request req;
 	struct conn *prev, *next; /* the pool's open connections */
 	bool in_epoll;
+	/* While its answer is held (see hold_put): when it is due, and the
+	 * next held one. */
+	long long due_us;
+	struct conn *held_next;
 };
 
 /* Connections taken off the listening socket per listener event. */
 #define ACCEPT_BATCH 16
+/* Answers held back at once (each keeps one connection from nginx open);
+ * past that, a shed request is answered at once. */
+#define HOLD_MAX 256
 
 struct worker {
 	struct pool *pool;
@@ -70,15 +78,27 @@ struct pool {
 	struct worker *workers;
 	pthread_mutex_t conns_lock;
 	struct conn *conns;
+	/* Held answers, oldest (first due) first, and the thread that sends
+	 * each when it is due. */
+	pthread_mutex_t hold_lock;
+	pthread_cond_t hold_cond;
+	struct conn *held_head, *held_tail;
+	int nheld;
+	bool hold_stop;
+	pthread_t holder;
+	bool holder_started;
 };
 
 static void *worker_main(void *arg);
-static void handle(struct worker *w, FCGX_Request *fr);
+static int handle(struct worker *w, FCGX_Request *fr);
 static struct conn *conn_new(struct pool *p, int fd);
 static struct conn *conn_accept(struct pool *p);
 static void conn_arm(struct pool *p, struct conn *c);
 static void conn_close(struct pool *p, struct conn *c);
 static void serve(struct worker *w, struct conn *c);
+static void conn_finish(struct pool *p, struct conn *c);
+static bool hold_put(struct pool *p, struct conn *c, int ms);
+static void *holder_main(void *arg);
 static void drain_stdin(FCGX_Request *fr);
 static bool replayable(const struct request *r, const struct route *route);
 static long long mono_us(void);
@@ -99,7 +119,10 @@ replayable(const struct request *r, const struct route *route)
 	return http_param(r, "HTTP_IF_MATCH") == NULL;
 }
 
-static void
+/* Runs one request and writes its answer (not yet sent: FCGX_Finish_r
+ * sends it). Returns how many milliseconds the answer is to be held back
+ * (request.hold_ms), usually 0. */
+static int
 handle(struct worker *w, FCGX_Request *fr)
 {
 	struct request r;
@@ -198,6 +221,8 @@ handle(struct worker *w, FCGX_Request *fr)
 		status = route->handler(&r);
 	}
 send:
+	/* A hash's place a handler reserved and did not use goes back. */
+	password_release();
 	http_send(&r, status);
 	duration = mono_us() - start;
 	metrics_request(route ? (int)(route - routes_table()) : -1, status,
@@ -207,6 +232,7 @@ send:
 						: http_status_code(status))
 				  : NULL,
 		    r.err_cause, duration);
+	return r.hold_ms;
 }
 
 /* Microseconds of a monotonic clock: durations, not times. */
@@ -347,6 +373,94 @@ drain_stdin(FCGX_Request *fr)
 	}
 }
 
+/* Sends c's answer (and the end of its request), then keeps c for the
+ * next request (nginx asked for keep-conn and the pool is not draining) or
+ * closes it. */
+static void
+conn_finish(struct pool *p, struct conn *c)
+{
+	if (atomic_load(&p->draining))
+		c->req.keepConnection = 0;
+	FCGX_Finish_r(&c->req);
+	if (c->req.ipcFd >= 0)
+		conn_arm(p, c);
+	else
+		conn_close(p, c);
+}
+
+/* Holds c's answer back for ms milliseconds: the holder thread sends it
+ * then, and the worker is free meanwhile. A client that retries as soon
+ * as it is shed (a flood) is slowed to a request per ms per connection,
+ * instead of taking the CPU from everyone else with its refusals. False
+ * (the caller sends it now) when HOLD_MAX are held or the pool stops. All
+ * are held equally long, so the list stays in due order. */
+static bool
+hold_put(struct pool *p, struct conn *c, int ms)
+{
+	bool held = false;
+
+	pthread_mutex_lock(&p->hold_lock);
+	if (p->holder_started && !p->hold_stop && p->nheld < HOLD_MAX) {
+		c->due_us = mono_us() + (long long)ms * 1000;
+		c->held_next = NULL;
+		if (p->held_tail)
+			p->held_tail->held_next = c;
+		else
+			p->held_head = c;
+		p->held_tail = c;
+		if (p->nheld++ == 0)
+			pthread_cond_signal(&p->hold_cond);
+		held = true;
+	}
+	pthread_mutex_unlock(&p->hold_lock);
+	return held;
+}
+
+/* Sends each held answer when it is due; every one at once when the pool
+ * stops. */
+static void *
+holder_main(void *arg)
+{
+	struct pool *p = arg;
+
+	pthread_mutex_lock(&p->hold_lock);
+	for (;;) {
+		struct conn *c = p->held_head;
+		long long now;
+
+		if (!c) {
+			if (p->hold_stop)
+				break;
+			pthread_cond_wait(&p->hold_cond, &p->hold_lock);
+			continue;
+		}
+		now = mono_us();
+		if (c->due_us > now && !p->hold_stop) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (c->due_us - now) / 1000000;
+			ts.tv_nsec += (c->due_us - now) % 1000000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&p->hold_cond, &p->hold_lock,
+					       &ts);
+			continue;
+		}
+		p->held_head = c->held_next;
+		if (!p->held_head)
+			p->held_tail = NULL;
+		p->nheld--;
+		pthread_mutex_unlock(&p->hold_lock);
+		conn_finish(p, c);
+		pthread_mutex_lock(&p->hold_lock);
+	}
+	pthread_mutex_unlock(&p->hold_lock);
+	return NULL;
+}
+
 /* Runs the next request on c, then keeps c for the one after (nginx asked
  * for keep-conn and the pool is not draining) or closes it. */
 static void
@@ -354,6 +468,7 @@ serve(struct worker *w, struct conn *c)
 {
 	struct pool *p = w->pool;
 	long long now, last;
+	int hold;
 
 	if (FCGX_Accept_r(&c->req) < 0) {
 		/* nginx closed an idle connection, or sent no FastCGI. */
@@ -364,18 +479,18 @@ serve(struct worker *w, struct conn *c)
 	atomic_fetch_add(&p->started_requests, 1);
 	atomic_fetch_add(&p->busy, 1);
 	metrics_worker_busy(1);
-	handle(w, &c->req);
+	hold = handle(w, &c->req);
 	drain_stdin(&c->req);
-	if (atomic_load(&p->draining))
-		c->req.keepConnection = 0;
-	FCGX_Finish_r(&c->req);
+	/* The answer is in libfcgi's buffer, not in the arena. */
+	arena_reset(w->arena);
+	if (hold > 0 && hold_put(p, c, hold)) {
+		metrics_worker_busy(-1);
+		atomic_fetch_sub(&p->busy, 1);
+		return;
+	}
+	conn_finish(p, c);
 	metrics_worker_busy(-1);
 	atomic_fetch_sub(&p->busy, 1);
-	arena_reset(w->arena);
-	if (c->req.ipcFd >= 0)
-		conn_arm(p, c);
-	else
-		conn_close(p, c);
 
 	/* Expired idempotency keys go away about once a minute, after a
 	 * response has been sent, by whichever worker comes first. */
@@ -449,6 +564,15 @@ pool_start(const struct config *cfg, int listen_fd)
 	p->listen_fd = listen_fd;
 	p->epfd = p->stopfd = -1;
 	pthread_mutex_init(&p->conns_lock, NULL);
+	pthread_mutex_init(&p->hold_lock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->hold_cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	p->nworkers = (int)cfg->workers;
 	p->workers = calloc((size_t)p->nworkers, sizeof(*p->workers));
 	if (!p->workers)
@@ -469,6 +593,9 @@ pool_start(const struct config *cfg, int listen_fd)
 	ev = (struct epoll_event){.events = EPOLLIN, .data.ptr = &p->stopfd};
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stopfd, &ev) < 0)
 		goto fail;
+	if (pthread_create(&p->holder, NULL, holder_main, p) != 0)
+		goto fail;
+	p->holder_started = true;
 	for (int i = 0; i < p->nworkers; i++) {
 		struct worker *w = &p->workers[i];
 
@@ -547,6 +674,13 @@ pool_stop(struct pool *p)
 				: 0;
 		seen = now_seen;
 	}
+	/* Held answers go now (their connections closed after them). */
+	pthread_mutex_lock(&p->hold_lock);
+	p->hold_stop = true;
+	pthread_cond_signal(&p->hold_cond);
+	pthread_mutex_unlock(&p->hold_lock);
+	if (p->holder_started)
+		pthread_join(p->holder, NULL);
 	atomic_store(&p->stopping, true);
 	if (p->stopfd >= 0 &&
 	    write(p->stopfd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
@@ -576,6 +710,8 @@ pool_stop(struct pool *p)
 	if (p->stopfd >= 0)
 		close(p->stopfd);
 	pthread_mutex_destroy(&p->conns_lock);
+	pthread_mutex_destroy(&p->hold_lock);
+	pthread_cond_destroy(&p->hold_cond);
 	free(p->workers);
 	free(p);
 }

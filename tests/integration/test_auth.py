@@ -1103,6 +1103,92 @@ class SignInFloodTest(AuthMixin, StackTestCase):
             self.assertLess(elapsed, 2.0, "todo list %d took %.2fs" % (i, elapsed))
 
 
+class ShedHeldTest(AuthMixin, StackTestCase):
+    """A shed sign-in's 429 is held back shed_delay_ms (so a client that
+    retries at once is slowed to the service's pace) without holding a
+    worker: with 2 workers (one may hash, none wait), the todo routes answer
+    while several refusals are held."""
+
+    stack_config = {"workers": 2, "scrypt_concurrency": 1, "shed_delay_ms": 2500}
+
+    def test_shed_answers_wait_without_a_worker(self):
+        u = self.new_user()
+        n_sign_in = 8
+        sign_ins = [None] * n_sign_in
+        lists = []
+
+        def sign_in(i):
+            t0 = time.monotonic()
+            try:
+                resp = self.sign_in(u["email"], u["password"])
+                sign_ins[i] = (resp, time.monotonic() - t0, time.monotonic())
+            except Exception as e:  # reported below
+                sign_ins[i] = (repr(e), None, None)
+
+        threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(n_sign_in)]
+        for t in threads:
+            t.start()
+        time.sleep(0.4)  # the refusals are held by now
+        for _ in range(4):
+            resp = self.request("GET", "/api/todos", headers=self.bearer(u["token"]))
+            lists.append((resp.status, time.monotonic()))
+        for t in threads:
+            t.join(60)
+
+        shed_at = []
+        for i, (resp, elapsed, at) in enumerate(sign_ins):
+            self.assertNotIsInstance(resp, str, "sign-in %d: %s" % (i, resp))
+            if resp.status == 429:
+                self.assertError(resp, 429, "TOO_MANY_REQUESTS")
+                self.assertEqual(resp.headers.get("retry-after"), "1")
+                self.assertGreaterEqual(elapsed, 2.4, "sign-in %d: held %.2fs" % (i, elapsed))
+                shed_at.append(at)
+            else:
+                self.assertEqual(resp.status, 200, resp.body)
+        self.assertGreaterEqual(len(shed_at), n_sign_in - 2, [r[0].status for r in sign_ins])
+        self.assertEqual([s for s, _ in lists], [200] * 4)
+        # Both workers were free: every list answered while the refusals
+        # were still held.
+        self.assertLess(lists[-1][1], min(shed_at))
+
+
+class ShedHeldStopTest(AuthMixin, StackTestCase):
+    """A held refusal is not lost when todod stops: it is sent then (held
+    10 s, drain_timeout 1 s: well before the 10 s are up)."""
+
+    stack_config = {"workers": 2, "scrypt_concurrency": 1, "shed_delay_ms": 10000,
+                    "drain_timeout": 1}
+
+    def test_held_answers_are_sent_on_stop(self):
+        n = 6
+        results = [None] * n
+
+        def sign_in(i):
+            t0 = time.monotonic()
+            try:
+                resp = self.sign_in("nobody-%d@example.com" % i, "wrong password")
+                results[i] = (resp.status, (resp.json or {}).get("code"), time.monotonic() - t0)
+            except Exception as e:  # reported below
+                results[i] = (repr(e), None, None)
+
+        threads = [threading.Thread(target=sign_in, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        self.stack.sigterm_todod()
+        for t in threads:
+            t.join(30)
+        rc = self.stack.wait_todod(30)
+        statuses = [r[0] for r in results]
+        self.assertIn(429, statuses, results)
+        for status, code, elapsed in results:
+            self.assertIn(status, (401, 429), results)
+            if status == 429:
+                self.assertEqual(code, "TOO_MANY_REQUESTS")
+                self.assertLess(elapsed, 8.0, results)
+        self.assertEqual(rc, 0, "todod exit status after SIGTERM")
+
+
 class AuthEdgeCasesTest(AuthMixin, StackTestCase):
     """Inputs found by review."""
 

@@ -219,6 +219,55 @@ test_concurrency(void)
 	is_int(password_init(2, 8), 0, "password_init(2, 8)");
 }
 
+static void *
+reserve_thread(void *arg)
+{
+	*(int *)arg = password_reserve();
+	return NULL;
+}
+
+/* password_reserve on another thread (a thread holds one at most). */
+static int
+reserve_elsewhere(void)
+{
+	pthread_t t;
+	int rc = 1;
+
+	pthread_create(&t, NULL, reserve_thread, &rc);
+	pthread_join(t, NULL);
+	return rc;
+}
+
+/* A reservation holds one of the places (running or waiting) from
+ * password_reserve until the thread's next hash ends or it is released.
+ * The other thread's attempts here all fail, so it never holds one. */
+static void
+test_reserve(void)
+{
+	char h[PASSWORD_HASH_LEN + 1];
+
+	is_int(password_init(1, 0), 0, "password_init(1, 0)");
+	is_int(password_reserve(), 0, "the one place is reserved");
+	is_int(password_reserve(), 0,
+	       "a second reservation on the same thread is the same one");
+	is_int(reserve_elsewhere(), -EBUSY,
+	       "another thread finds no place while it is reserved");
+	is_int(verify(ASCII_PW, ASCII_HASH), 0,
+	       "a hash runs in the place its caller reserved");
+	is_int(password_reserve(), 0, "the hash gave the place back");
+	is_int(password_hash("\xff", 1, h), -EINVAL,
+	       "a hash refused before it runs (invalid UTF-8) ...");
+	is_int(password_reserve(), 0, "... gives its reservation back too");
+	password_release();
+	password_release();
+	is_int(password_reserve(), 0,
+	       "released twice, one place is given back, not two");
+	is_int(reserve_elsewhere(), -EBUSY,
+	       "so the one place is still counted once it is taken again");
+	password_release();
+	is_int(password_init(2, 8), 0, "password_init(2, 8)");
+}
+
 static void
 test_common(void)
 {
@@ -352,6 +401,7 @@ main(void)
 	test_nfkc();
 	test_malformed();
 	test_concurrency();
+	test_reserve();
 	test_hashers();
 	test_common();
 	return done();
