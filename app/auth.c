@@ -537,17 +537,16 @@ auth_sign_in(struct request *r)
 	}
 
 	/* The hash's place is taken before the lookup: a sign-in that would
-	 * be shed costs no query (a flood's cost stays at parsing it). */
+	 * be shed costs no query (a flood's cost stays at parsing it). A
+	 * place left unused goes back when the request ends (worker.c). */
 	if (password_reserve() == -EBUSY)
 		return busy(r);
 	/* An address that cannot exist is looked up like any other: the
 	 * answer and its timing stay those of a wrong password. */
 	if (lower_email(email, email_len, email_norm, &n) == 0) {
 		rc = store_user_by_email(r->db, r->reqid, email_norm, n, &u);
-		if (rc < 0) {
-			password_release();
+		if (rc < 0)
 			return http_from_errno(r, rc);
-		}
 		found = rc == 1;
 	}
 	rc = password_verify(pw, pw_len, found && !too_long ? u.hash : NULL);
