@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "password.h"
 
 enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_MODE, OPT_TYPE_MAX };
 
@@ -116,6 +117,11 @@ static const struct option options[] = {
 	 "Nice value of the threads that compute the hashes (0 to 19): on a\n"
 	 "busy machine the todo routes get the CPU first, and a sign-in flood\n"
 	 "slows sign-ins rather than the lists."},
+	{"scrypt_library", STR(scrypt_library), "auto", 0, 0,
+	 "Which scrypt computes the hashes: openssl (EVP_PBE_scrypt), libsodium\n"
+	 "(crypto_pwhash_scryptsalsa208sha256_ll), or auto: at start, both hash\n"
+	 "a known vector (they must give its key) and the faster on this CPU is\n"
+	 "used (the log says which). Both give the same keys."},
 	{"shed_delay_ms", NUM(shed_delay_ms), "1000", 0, 10000,
 	 "How long a request refused with 429 for want of a hashing place\n"
 	 "(sign-in, sign-up, a password change) waits before its answer is sent,\n"
@@ -474,6 +480,13 @@ derive(struct config *cfg, bool load_secrets, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "log_level: \"%s\" is not error, warn, info or debug",
 			 cfg->log_level);
+		return -EINVAL;
+	}
+	if (password_scrypt_from_name(cfg->scrypt_library) < 0) {
+		snprintf(err, errlen,
+			 "scrypt_library: \"%s\" is not auto, openssl or "
+			 "libsodium",
+			 cfg->scrypt_library);
 		return -EINVAL;
 	}
 	if (strcmp(cfg->log_format, "text") != 0 &&

@@ -48,6 +48,7 @@ struct config {
 	long body_limit;
 	long scrypt_concurrency;
 	long scrypt_nice;
+	char scrypt_library[16];
 	long shed_delay_ms;
 	char common_passwords_file[256];
 	long revocation_poll_ms;

@@ -18,6 +18,7 @@
 #include <json_c_version.h>
 #include <mysql.h>
 #include <openssl/crypto.h>
+#include <sodium.h>
 #include <unistring/version.h>
 
 #include "config.h"
@@ -34,6 +35,7 @@
 
 static int open_listener(const struct config *cfg);
 static int check_schema(const struct config *cfg);
+static int select_scrypt(const struct config *cfg);
 static void usage(FILE *f);
 static void print_version(FILE *f);
 
@@ -58,6 +60,7 @@ print_version(FILE *f)
 	fprintf(f, "libunistring %d.%d.%d\n", _libunistring_version >> 16,
 		(_libunistring_version >> 8) & 0xff,
 		_libunistring_version & 0xff);
+	fprintf(f, "libsodium %s\n", sodium_version_string());
 	fprintf(f, "libjwt %s (build time)\n", TODOD_LIBJWT_VERSION);
 	fprintf(f, "libfcgi %s (build time)\n", TODOD_LIBFCGI_VERSION);
 }
@@ -145,6 +148,35 @@ check_schema(const struct config *cfg)
 out:
 	db_free(db);
 	return r;
+}
+
+/* Settles scrypt_library on the hashing threads (docs/performance.md:
+ * which scrypt is faster depends on the CPU) and says which it took. */
+static int
+select_scrypt(const struct config *cfg)
+{
+	int want = password_scrypt_from_name(cfg->scrypt_library);
+	double ms[2];
+	int got = password_scrypt_select(want, ms);
+
+	if (got < 0) {
+		log_error(NULL, "scrypt_library %s: %s", cfg->scrypt_library,
+			  got == -EIO ? "its key of the Node vector is wrong"
+				      : strerror(-got));
+		return -1;
+	}
+	if (want == PASSWORD_SCRYPT_AUTO && (ms[0] < 0 || ms[1] < 0))
+		log_warn(NULL, "scrypt: %s gave a wrong key of the Node vector",
+			 ms[0] < 0 ? "openssl" : "libsodium");
+	if (want == PASSWORD_SCRYPT_AUTO)
+		log_info(NULL,
+			 "scrypt: openssl %.1f ms, libsodium %.1f ms a hash: "
+			 "using %s",
+			 ms[0], ms[1], password_scrypt_name(got));
+	else
+		log_info(NULL, "scrypt: using %s (%.1f ms a hash)",
+			 password_scrypt_name(got), ms[got - 1]);
+	return 0;
 }
 
 int
@@ -276,6 +308,8 @@ main(int argc, char **argv)
 			  strerror(-r));
 		goto out_lib;
 	}
+	if (select_scrypt(cfg) < 0)
+		goto out_lib;
 	pool = pool_start(cfg, fd);
 	if (!pool)
 		goto out_lib;

@@ -15,6 +15,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <sodium.h>
+#include <time.h>
 #include <uninorm.h>
 #include <unicase.h>
 #include <unistr.h>
@@ -41,6 +43,22 @@ static const char dummy_hash[] =
 	"4a23370e25ecd2930d7951128978c79fb85921585cc31d6c08bae5acc72832da"
 	"8795c0821125598dcd4f893a401fd300c7ffd86f5ff2ff7c2450c2678369265a";
 
+/* A Node vector (crypto.scrypt) that each implementation must reproduce
+ * before it computes a hash: also what password_scrypt_select times. */
+static const char kat_pw[] = "correct horse battery staple";
+static const char kat_salt[SALT_HEX + 1] = "5f0c2a9e7d41b3863e1af47c20d95b6e";
+static const unsigned char kat_key[KEY_BYTES] = {
+	0xea, 0xe0, 0x35, 0xaa, 0x21, 0xe1, 0x68, 0x86, 0x87, 0x3f, 0xf6,
+	0x6a, 0xdf, 0x03, 0x1a, 0xa1, 0x05, 0x54, 0xf9, 0x79, 0x6b, 0x19,
+	0xdd, 0x77, 0xa7, 0x7c, 0x30, 0x95, 0x42, 0xca, 0x51, 0x5c, 0xf5,
+	0xa2, 0x4c, 0x4f, 0x3e, 0x90, 0x31, 0x82, 0x6f, 0x1b, 0x79, 0xa5,
+	0x15, 0x2e, 0xc9, 0x83, 0x46, 0xa1, 0x00, 0x68, 0xd5, 0xb5, 0xd0,
+	0x3b, 0xcf, 0xf3, 0x47, 0xe9, 0x3a, 0x63, 0xc6, 0x99};
+
+/* The implementation the hashes use (PASSWORD_SCRYPT_OPENSSL or
+ * _LIBSODIUM); set by password_scrypt_select before the workers run. */
+static _Atomic int scrypt_lib = PASSWORD_SCRYPT_OPENSSL;
+
 /* A counting semaphore over the scrypt computations: each takes 32 MiB. */
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slots_free = PTHREAD_COND_INITIALIZER;
@@ -62,6 +80,9 @@ struct hash_job {
 	size_t len;
 	const char *salt;
 	unsigned char *key;
+	int lib; /* the implementation to use; 0: scrypt_lib */
+	int runs; /* computed this many times (0: once) */
+	double cpu_ms; /* the thread CPU time of the last */
 	int rc;
 	bool done;
 	pthread_cond_t done_cond; /* its caller alone waits on it */
@@ -102,10 +123,13 @@ static struct kept *kept_of(const void *p);
 
 static int slot_acquire(void);
 static void slot_release(void);
-static int scrypt(const uint8_t *in, size_t len, const char *salt,
+static int scrypt(int lib, const uint8_t *in, size_t len, const char *salt,
 		  unsigned char *key);
+static void job_run(struct hash_job *job);
+static int job_queue(struct hash_job *job);
 static int hash_queued(const uint8_t *in, size_t len, const char *salt,
 		       unsigned char *key);
+static int kat_timed(int lib, double *ret_cpu_ms);
 static void *hasher_main(void *arg);
 static bool is_ascii(const uint8_t *s, size_t len);
 static int derive(const char *pw, size_t len, const char salt[SALT_HEX],
@@ -275,8 +299,16 @@ password_mem_init(void)
 }
 
 static int
-scrypt(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
+scrypt(int lib, const uint8_t *in, size_t len, const char *salt,
+       unsigned char *key)
 {
+	if (lib == PASSWORD_SCRYPT_LIBSODIUM)
+		return crypto_pwhash_scryptsalsa208sha256_ll(
+			       in, len, (const uint8_t *)salt, SALT_HEX,
+			       SCRYPT_N, SCRYPT_R, SCRYPT_P, key,
+			       KEY_BYTES) == 0
+			       ? 0
+			       : -EIO;
 	return EVP_PBE_scrypt((const char *)in, len,
 			      (const unsigned char *)salt, SALT_HEX, SCRYPT_N,
 			      SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, key,
@@ -285,33 +317,66 @@ scrypt(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
 		       : -EIO;
 }
 
-/* Hands the hash to a hashing thread and waits for it: at most
- * slots_max run, at most waiting_max wait, the rest get -EBUSY. */
-static int
-hash_queued(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
+static double
+thread_cpu_ms(void)
 {
-	struct hash_job job = {.pw = (const char *)in,
-			       .len = len,
-			       .salt = salt,
-			       .key = key,
-			       .done_cond = PTHREAD_COND_INITIALIZER};
+	struct timespec ts;
 
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Computes the job's hash on the calling thread (runs times) and times
+ * the last. */
+static void
+job_run(struct hash_job *job)
+{
+	int lib = job->lib ? job->lib
+			   : atomic_load_explicit(&scrypt_lib,
+						  memory_order_relaxed);
+	int i = 0;
+
+	do {
+		double t0 = thread_cpu_ms();
+
+		job->rc = scrypt(lib, (const uint8_t *)job->pw, job->len,
+				 job->salt, job->key);
+		job->cpu_ms = thread_cpu_ms() - t0;
+	} while (job->rc == 0 && ++i < job->runs);
+}
+
+/* Hands the job to a hashing thread and waits for it: at most slots_max
+ * run, at most waiting_max wait, the rest get -EBUSY. */
+static int
+job_queue(struct hash_job *job)
+{
+	pthread_cond_init(&job->done_cond, NULL);
 	pthread_mutex_lock(&slots_lock);
 	if (!wait_begin()) {
 		pthread_mutex_unlock(&slots_lock);
+		pthread_cond_destroy(&job->done_cond);
 		return -EBUSY;
 	}
 	if (queue_tail)
-		queue_tail->next = &job;
+		queue_tail->next = job;
 	else
-		queue_head = &job;
-	queue_tail = &job;
+		queue_head = job;
+	queue_tail = job;
 	pthread_cond_signal(&job_ready);
-	while (!job.done)
-		pthread_cond_wait(&job.done_cond, &slots_lock);
+	while (!job->done)
+		pthread_cond_wait(&job->done_cond, &slots_lock);
 	pthread_mutex_unlock(&slots_lock);
-	pthread_cond_destroy(&job.done_cond);
-	return job.rc;
+	pthread_cond_destroy(&job->done_cond);
+	return job->rc;
+}
+
+static int
+hash_queued(const uint8_t *in, size_t len, const char *salt, unsigned char *key)
+{
+	struct hash_job job = {
+		.pw = (const char *)in, .len = len, .salt = salt, .key = key};
+
+	return job_queue(&job);
 }
 
 static void *
@@ -327,7 +392,6 @@ hasher_main(void *arg)
 	pthread_cond_broadcast(&hashers_ready);
 	for (;;) {
 		struct hash_job *job;
-		int rc;
 
 		while (!queue_head && !hashers_stop)
 			pthread_cond_wait(&job_ready, &slots_lock);
@@ -344,13 +408,11 @@ hasher_main(void *arg)
 		atomic_store_explicit(&stat_running, slots_used,
 				      memory_order_relaxed);
 		pthread_mutex_unlock(&slots_lock);
-		rc = scrypt((const uint8_t *)job->pw, job->len, job->salt,
-			    job->key);
+		job_run(job);
 		pthread_mutex_lock(&slots_lock);
 		slots_used--;
 		atomic_store_explicit(&stat_running, slots_used,
 				      memory_order_relaxed);
-		job->rc = rc;
 		job->done = true;
 		/* Only this job's caller wakes, not every waiting one. */
 		pthread_cond_signal(&job->done_cond);
@@ -443,7 +505,8 @@ derive(const char *pw, size_t len, const char salt[SALT_HEX],
 	r = slot_acquire();
 	if (r < 0)
 		goto out;
-	r = scrypt(in, norm_len, salt, ret_key);
+	r = scrypt(atomic_load_explicit(&scrypt_lib, memory_order_relaxed), in,
+		   norm_len, salt, ret_key);
 	slot_release();
 out:
 	if (norm) {
@@ -475,6 +538,110 @@ parse_stored(const char *stored, char ret_salt[SALT_HEX],
 		ret_key[i] = (unsigned char)(hex_digit(key[2 * i]) << 4 |
 					     hex_digit(key[2 * i + 1]));
 	return 0;
+}
+
+/* Hashes the Node vector with lib where hashes are computed (a hashing
+ * thread once they run; else the caller): 0 and its CPU time when the
+ * key is the vector's, -EIO otherwise. OpenSSL's first hash on a thread
+ * maps its buffer, the ones after reuse it: it runs twice on one thread
+ * and the second counts. */
+static int
+kat_timed(int lib, double *ret_cpu_ms)
+{
+	unsigned char key[KEY_BYTES];
+	struct hash_job job = {.pw = kat_pw,
+			       .len = sizeof(kat_pw) - 1,
+			       .salt = kat_salt,
+			       .key = key,
+			       .lib = lib,
+			       .runs = lib == PASSWORD_SCRYPT_OPENSSL ? 2 : 1};
+	int r;
+
+	if (nhashers > 0) {
+		r = job_queue(&job);
+	} else {
+		r = slot_acquire();
+		if (r == 0) {
+			job_run(&job);
+			r = job.rc;
+			slot_release();
+		}
+	}
+	if (r == 0 && CRYPTO_memcmp(key, kat_key, KEY_BYTES) != 0)
+		r = -EIO;
+	*ret_cpu_ms = job.cpu_ms;
+	return r;
+}
+
+const char *
+password_scrypt_name(int which)
+{
+	switch (which) {
+	case PASSWORD_SCRYPT_AUTO: return "auto";
+	case PASSWORD_SCRYPT_OPENSSL: return "openssl";
+	case PASSWORD_SCRYPT_LIBSODIUM: return "libsodium";
+	}
+	return NULL;
+}
+
+int
+password_scrypt_from_name(const char *name)
+{
+	for (int i = PASSWORD_SCRYPT_AUTO; i <= PASSWORD_SCRYPT_LIBSODIUM; i++)
+		if (strcmp(name, password_scrypt_name(i)) == 0)
+			return i;
+	return -EINVAL;
+}
+
+int
+password_scrypt_select(int which, double ret_ms[2])
+{
+	int ok[2] = {-EIO, -EIO};
+	static bool sodium_ready;
+
+	ret_ms[0] = ret_ms[1] = 0;
+	if (which < PASSWORD_SCRYPT_AUTO || which > PASSWORD_SCRYPT_LIBSODIUM)
+		return -EINVAL;
+	/* libsodium picks its fastest code for this CPU in sodium_init. */
+	if (!sodium_ready && which != PASSWORD_SCRYPT_OPENSSL) {
+		if (sodium_init() < 0)
+			return -EIO;
+		sodium_ready = true;
+	}
+	for (int lib = PASSWORD_SCRYPT_OPENSSL;
+	     lib <= PASSWORD_SCRYPT_LIBSODIUM; lib++) {
+		int i = lib - PASSWORD_SCRYPT_OPENSSL;
+
+		if (which != PASSWORD_SCRYPT_AUTO && which != lib)
+			continue;
+		ok[i] = kat_timed(lib, &ret_ms[i]);
+		if (ok[i] == -EBUSY)
+			return -EBUSY;
+		if (ok[i] < 0)
+			ret_ms[i] = -1;
+	}
+	if (ok[0] < 0 && ok[1] < 0)
+		return -EIO;
+	if (ok[1] < 0 || (ok[0] == 0 && which == PASSWORD_SCRYPT_AUTO &&
+			  ret_ms[0] <= ret_ms[1]))
+		which = PASSWORD_SCRYPT_OPENSSL;
+	else
+		which = PASSWORD_SCRYPT_LIBSODIUM;
+	atomic_store(&scrypt_lib, which);
+	/* libsodium maps its own buffer per hash: the ones OpenSSL kept for
+	 * the timing go (the hashing threads are idle: nothing is queued). */
+	if (which == PASSWORD_SCRYPT_LIBSODIUM) {
+		pthread_mutex_lock(&slots_lock);
+		for (unsigned i = 0; i < nhashers; i++) {
+			if (kept[i].busy)
+				continue;
+			free(atomic_load(&kept[i].p));
+			atomic_store(&kept[i].p, NULL);
+			kept[i].n = 0;
+		}
+		pthread_mutex_unlock(&slots_lock);
+	}
+	return which;
 }
 
 int

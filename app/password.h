@@ -29,6 +29,29 @@ void password_stop(void);
  * buffers are then allocated per hash, as without it). */
 bool password_mem_init(void);
 
+/* The scrypt implementations: both give Better Auth's keys (checked
+ * against a Node vector before use); which is faster depends on the CPU
+ * (docs/performance.md). */
+enum password_scrypt {
+	PASSWORD_SCRYPT_AUTO = 0, /* the faster of the two, timed here */
+	PASSWORD_SCRYPT_OPENSSL, /* EVP_PBE_scrypt, its buffer kept */
+	PASSWORD_SCRYPT_LIBSODIUM, /* crypto_pwhash_scryptsalsa208sha256_ll */
+};
+/* "auto", "openssl" or "libsodium"; NULL for anything else. */
+const char *password_scrypt_name(int which);
+/* The enum value of such a name, or -EINVAL. */
+int password_scrypt_from_name(const char *name);
+/* Makes the hashes use `which` from now on, once its key of a Node
+ * vector is right; AUTO checks and times both (OpenSSL's second hash,
+ * once its buffer is kept) and takes the faster. The hashes run where
+ * hashes do: on a hashing thread after password_start, on the caller
+ * before. ret_ms[0] and [1] get the CPU milliseconds of OpenSSL's and
+ * libsodium's hash, 0 when not run, -1 when its key was wrong. Returns
+ * the implementation now in use (OPENSSL or LIBSODIUM), -EINVAL, or -EIO
+ * when no implementation asked for gave the right key (nothing changed).
+ * Call it before the workers hash anything. */
+int password_scrypt_select(int which, double ret_ms[2]);
+
 /* Takes one of the places of password_init (a hash running or waiting)
  * for the calling thread ahead of the work that leads to its hash, so that
  * a caller who would be refused is refused before it spends anything (a

@@ -38,7 +38,8 @@ static const char *const priority_names[PRIORITY_MAX] = {"low", "normal",
 #define SQL_TOTAL_ROWS "(SELECT COUNT(*) FROM todos WHERE "
 #define SQL_TOTAL_COUNTS \
 	"(SELECT CAST(COALESCE(SUM(n), 0) AS SIGNED) FROM todo_counts WHERE "
-#define SQL_PAGE_MID ") FROM todos WHERE "
+#define SQL_PAGE_FROM ") FROM todos"
+#define SQL_PAGE_WHERE " WHERE "
 #define SQL_PAGE_ORDER " ORDER BY "
 #define SQL_PAGE_TAIL " LIMIT ? OFFSET ?"
 #define SQL_COUNT_HEAD "SELECT COUNT(*) FROM todos WHERE "
@@ -60,16 +61,32 @@ static const char *const priority_names[PRIORITY_MAX] = {"low", "normal",
 #define SQL_O_TITLE_ASC "title ASC, id ASC"
 #define SQL_O_TITLE_DESC "title DESC, id DESC"
 
+/* The index a page is read through, named where one index is the best
+ * plan whatever the data: without a filter, the sort's own index (for due
+ * dates the primary key: the order puts NULLs last, which no index holds,
+ * so every row of the user is sorted anyway); with only completed and the
+ * default order, the index on both. Left to itself, MariaDB weighs the six
+ * indexes that start with user_id on every execute, a sixth of its CPU
+ * for a page (docs/performance.md, "MariaDB alone"). Any other page, and
+ * every q search, is left to the optimizer. */
+#define SQL_HINT_CREATED " FORCE INDEX (todos_user_created)"
+#define SQL_HINT_COMPLETED_CREATED " FORCE INDEX (todos_user_completed_created)"
+#define SQL_HINT_DUE " FORCE INDEX (PRIMARY)"
+#define SQL_HINT_PRIORITY " FORCE INDEX (todos_user_priority)"
+#define SQL_HINT_TITLE " FORCE INDEX (todos_user_title)"
+
 static const struct {
 	const char *name;
 	const char *asc, *desc;
+	const char *hint; /* without a filter */
 } sorts[TQ_SORT_MAX] = {
-	[TQ_SORT_CREATED] = {"createdAt", SQL_O_CREATED_ASC,
-			     SQL_O_CREATED_DESC},
-	[TQ_SORT_DUE] = {"dueAt", SQL_O_DUE_ASC, SQL_O_DUE_DESC},
+	[TQ_SORT_CREATED] = {"createdAt", SQL_O_CREATED_ASC, SQL_O_CREATED_DESC,
+			     SQL_HINT_CREATED},
+	[TQ_SORT_DUE] = {"dueAt", SQL_O_DUE_ASC, SQL_O_DUE_DESC, SQL_HINT_DUE},
 	[TQ_SORT_PRIORITY] = {"priority", SQL_O_PRIORITY_ASC,
-			      SQL_O_PRIORITY_DESC},
-	[TQ_SORT_TITLE] = {"title", SQL_O_TITLE_ASC, SQL_O_TITLE_DESC},
+			      SQL_O_PRIORITY_DESC, SQL_HINT_PRIORITY},
+	[TQ_SORT_TITLE] = {"title", SQL_O_TITLE_ASC, SQL_O_TITLE_DESC,
+			   SQL_HINT_TITLE},
 };
 
 #define LEN(lit) (sizeof(lit) - 1)
@@ -88,9 +105,10 @@ static const struct {
 _Static_assert(LEN(SQL_PAGE_HEAD) +
 			       MAX2(LEN(SQL_TOTAL_ROWS),
 				    LEN(SQL_TOTAL_COUNTS)) +
-			       2 * SQL_W_LEN_MAX + LEN(SQL_PAGE_MID) +
-			       LEN(SQL_PAGE_ORDER) + SQL_O_LEN_MAX +
-			       LEN(SQL_PAGE_TAIL) <
+			       2 * SQL_W_LEN_MAX + LEN(SQL_PAGE_FROM) +
+			       LEN(SQL_HINT_COMPLETED_CREATED) +
+			       LEN(SQL_PAGE_WHERE) + LEN(SQL_PAGE_ORDER) +
+			       SQL_O_LEN_MAX + LEN(SQL_PAGE_TAIL) <
 		       TQ_SQL_MAX,
 	       "the longest statement text must fit TQ_SQL_MAX");
 _Static_assert(MAX2(LEN(SQL_COUNT_HEAD), LEN(SQL_COUNT_COUNTS)) +
@@ -113,6 +131,7 @@ static int push_int(struct tq_statement *st, long long v);
 static int push_str(struct tq_statement *st, const char *s, size_t len);
 static int build_where(struct tq_statement *st, const struct todos_query *q,
 		       long long uid);
+static const char *page_hint(const struct todos_query *q);
 
 /* The parameter p names, or -1. Keys are decoded bytes, so the length is
  * compared as well as the text. */
@@ -347,6 +366,18 @@ build_where(struct tq_statement *st, const struct todos_query *q, long long uid)
 	return 0;
 }
 
+/* The index hint of q's page (see sorts[]), or "". */
+static const char *
+page_hint(const struct todos_query *q)
+{
+	if (q->has_q || q->has_priority)
+		return "";
+	if (q->has_completed)
+		return q->sort == TQ_SORT_CREATED ? SQL_HINT_COMPLETED_CREATED
+						  : "";
+	return sorts[q->sort].hint;
+}
+
 int
 todos_query_build(const struct todos_query *q, long long uid, enum tq_kind kind,
 		  struct tq_statement *ret)
@@ -375,7 +406,9 @@ todos_query_build(const struct todos_query *q, long long uid, enum tq_kind kind,
 		    (rc = append(&st, q->has_q ? SQL_TOTAL_ROWS
 					       : SQL_TOTAL_COUNTS)) < 0 ||
 		    (rc = build_where(&st, q, uid)) < 0 ||
-		    (rc = append(&st, SQL_PAGE_MID)) < 0 ||
+		    (rc = append(&st, SQL_PAGE_FROM)) < 0 ||
+		    (rc = append(&st, page_hint(q))) < 0 ||
+		    (rc = append(&st, SQL_PAGE_WHERE)) < 0 ||
 		    (rc = build_where(&st, q, uid)) < 0 ||
 		    (rc = append(&st, SQL_PAGE_ORDER)) < 0 ||
 		    (rc = append(&st, q->desc ? sorts[q->sort].desc

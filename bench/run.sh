@@ -44,7 +44,8 @@
 #             OpenSSL (allocating per hash, and keeping its buffer as
 #             todod's hashing threads do) and libsodium, interleaved, at
 #             the start and the end; the sign-in ceiling is cores / the
-#             kept-buffer OpenSSL hash
+#             hash of the library todod took (scrypt_library, its log:
+#             libsodium's, or OpenSSL's with the buffer kept)
 #   matrix    per conns: bare, barekc, then BENCH_SCENARIOS:
 #               list20   GET /api/todos, a user with exactly 20 todos (+ total)
 #               list100  GET /api/todos?limit=50, a user with 100 todos
@@ -68,6 +69,12 @@
 #             can do), when python3-fastapi, python3-uvicorn, python3-jwt
 #             and python3-pymysql are installed (scripts/up installs them when
 #             apt can)
+#   store     right after the matrix: build/bench-store-cost
+#             (bench/store_cost.c) calls todod's data layer straight, from
+#             as many connections as todod has workers, BENCH_STORE_SECONDS
+#             a call (ping, get, list20, create, patch, toggle): what
+#             MariaDB alone spends on each, so the most it could serve with
+#             both cores to itself
 #   drift     bare and barekc at 64 again (not --quick)
 # During the whole run todod's RSS (every todod started or used) is sampled
 # every second; around every run, the CPU ticks of nginx, todod, MariaDB and
@@ -88,7 +95,8 @@
 #   BENCH_SECONDS (5 / 1)      length of each wrk run
 #   BENCH_CONNS ("8 64 256" / "8")  connection counts of the matrix
 #   BENCH_SCENARIOS ("list20 list100 list10k get mixed create patch")
-#   BENCH_EXTRAS ("totals keepconn signin flood seed")  the other phases to run
+#   BENCH_EXTRAS ("totals keepconn signin flood seed store")  the other phases to run
+#   BENCH_STORE_SECONDS (3 / 1)  each call of the store phase
 #   BENCH_GROWTH (1 / 0)       the growth phase (1M rows, about a minute)
 #   BENCH_KC_ROUNDS (2 / 1), BENCH_KC_CONNS (64 / 8)  rounds and conns of
 #                              the A/B phases (totals, keep-conn, growth)
@@ -128,7 +136,8 @@ fi
 SECS=${BENCH_SECONDS:-$D_SECS}
 read -r -a CONNS <<<"${BENCH_CONNS:-$D_CONNS}"
 read -r -a SCENARIOS <<<"${BENCH_SCENARIOS:-list20 list100 list10k get mixed create patch}"
-EXTRAS=" ${BENCH_EXTRAS:-totals keepconn signin flood seed} "
+EXTRAS=" ${BENCH_EXTRAS:-totals keepconn signin flood seed store} "
+STORE_SECS=${BENCH_STORE_SECONDS:-$((QUICK ? 1 : 3))}
 GROWTH=${BENCH_GROWTH:-$D_GROWTH}
 KC_ROUNDS=${BENCH_KC_ROUNDS:-$D_KC}
 KC_CONNS=${BENCH_KC_CONNS:-$D_KCCONNS}
@@ -151,7 +160,7 @@ FULL=0
 for c in wrk curl cc nginx python3 mariadb; do
 	command -v "$c" >/dev/null || die "$c is not installed (Debian: apt-get install wrk nginx mariadb-client ...)"
 done
-for v in SECS KC_ROUNDS KC_CONNS FLOOD_CONNS BIG MIX_USERS SCRYPT_ROUNDS WRK_THREADS; do
+for v in SECS STORE_SECS KC_ROUNDS KC_CONNS FLOOD_CONNS BIG MIX_USERS SCRYPT_ROUNDS WRK_THREADS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a whole number > 0 (got '${!v}')"
 done
 for c in "${CONNS[@]}" "${SIGNIN_LIST[@]}"; do
@@ -507,6 +516,8 @@ fact mariadb_version "$(sql -e 'SELECT VERSION()')"
 fact flush_log_at_trx_commit "$(sql -e 'SELECT @@innodb_flush_log_at_trx_commit')"
 fact log_bin "$(sql -e 'SELECT @@log_bin')"
 fact has_os_log_fsyncs "$(db_snapshot | grep -c '^Innodb_os_log_fsyncs' || true)"
+# What the stack's todod timed at its start and took (scrypt_library).
+fact todod_scrypt "$(grep -o 'scrypt: .*' "$TODOD_LOG" | tail -n 1)"
 
 # --- the runs ------------------------------------------------------------------
 log "== scrypt: one hash, OpenSSL and libsodium, $SCRYPT_ROUNDS rounds"
@@ -533,6 +544,18 @@ if [ -n "$SEED_URL" ]; then
 	for c in "${seed_conns[@]}"; do
 		BENCH_TOKEN_FILE=$OUT/token-list20 run seed "seed-c$c" seed "$c" "$SEED_URL" list.lua
 	done
+fi
+
+if [[ $EXTRAS == *" store "* ]]; then
+	log "== MariaDB alone: todod's data-layer calls (bench-store-cost), $WORKERS connections, ${STORE_SECS}s each"
+	# The build directory of the todod under test (BENCH_TODOD_BIN's).
+	store_build=$(dirname "${BENCH_TODOD_BIN:-$ROOT/build/todod}")
+	ninja -C "$store_build" bench-store-cost >"$OUT/store-build.log" 2>&1 ||
+		{ cat "$OUT/store-build.log" >&2; die "could not build $store_build/bench-store-cost"; }
+	[ "$PAUSE" = 0 ] || sleep "$PAUSE"
+	"$store_build/bench-store-cost" "$CONF" "$DB_PID" "$WORKERS" "$STORE_SECS" \
+		>"$OUT/store.txt" 2>"$OUT/store.err" || { cat "$OUT/store.err" >&2; die "bench-store-cost failed"; }
+	while read -r line; do log "   $line"; done < <(sed -n 's/^STORE //p' "$OUT/store.txt")
 fi
 
 if [[ $EXTRAS == *" totals "* ]]; then

@@ -13,7 +13,7 @@ case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbi
 # The Debian packages the build, the stack, the tests and the bench need.
 TODOD_PACKAGES=(
 	build-essential pkg-config meson ninja-build
-	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libunistring-dev
+	libfcgi-dev libjson-c-dev libjwt-dev libmariadb-dev libssl-dev libsodium-dev libunistring-dev
 	mariadb-server mariadb-client galera-4 rsync
 	python3 curl openssl nodejs npm clang libclang-rt-14-dev
 	john-data prometheus wrk
@@ -22,7 +22,7 @@ TODOD_PACKAGES=(
 )
 # Wanted, not needed: the bench's stand-in for the seed's FastAPI stack
 # (bench/seed_fastapi.py). Installed with the others; when apt cannot, the
-# bench says that phase is skipped and nothing else fails.
+# bench says what it skipped and nothing else fails.
 TODOD_OPTIONAL_PACKAGES=(python3-fastapi python3-uvicorn python3-jwt python3-pymysql)
 
 log() { printf '%s\n' "$*" >&2; }

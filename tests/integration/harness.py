@@ -458,14 +458,15 @@ class Stack:
         if errors:
             raise AssertionError("stack %s:\n  %s" % (self.name, "\n  ".join(errors)))
 
-    def start_second_todod(self):
+    def start_second_todod(self, env=None):
         """One more todod (same configuration and database, its own unix
         socket) behind one more nginx (its own port and prefix directory):
-        a second service process, as on a second host. Returns it started
-        and healthy (a SecondTodod, with request() like the Stack's); stop()
+        a second service process, as on a second host; env adds to its
+        environment (TODOD_<SETTING> overrides). Returns it started and
+        healthy (a SecondTodod, with request() like the Stack's); stop()
         stops it, nginx first, before the Stack's own processes."""
         seconds = self.__dict__.setdefault("seconds", [])
-        other = SecondTodod(self, len(seconds) + 2)
+        other = SecondTodod(self, len(seconds) + 2, env)
         seconds.append(other)
         return other.start()
 
@@ -566,9 +567,10 @@ class SecondTodod:
     public_origin is still the Stack's (cookie writes here need the Stack's
     base_url as Origin)."""
 
-    def __init__(self, stack, n):
+    def __init__(self, stack, n, env=None):
         self.stack = stack
         self.n = n
+        self.env = dict(env or {})
         self.todod = self.nginx = None
         self.todod_exit = None
         self.port = None
@@ -585,7 +587,8 @@ class SecondTodod:
     def start(self):
         os.makedirs(self.prefix, mode=0o755, exist_ok=True)
         os.chmod(self.prefix, 0o755)
-        env = child_env(dict(self.stack.env_overrides, TODOD_LISTEN="unix:" + self.socket))
+        env = child_env(dict(self.stack.env_overrides, TODOD_LISTEN="unix:" + self.socket,
+                             **self.env))
         with open(self.todod_log_path, "ab") as log:
             self.todod = subprocess.Popen([BIN, "-c", self.stack.path("todod.conf"), "serve"],
                                           cwd=ROOT, env=env, stdin=subprocess.DEVNULL,

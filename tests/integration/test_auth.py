@@ -554,6 +554,35 @@ class AuthRoutesTest(AuthMixin, StackTestCase):
         self.assertNotIn(password.encode(), resp.body)
         self.assertEqual(self.todos(self.bearer(token)).status, 200)
 
+    def test_scrypt_libraries_share_accounts(self):
+        # At start todod times OpenSSL's and libsodium's scrypt (each must
+        # give the Node vector's key) and takes the faster (scrypt_library
+        # = auto). An account made under either signs in under the other.
+        m = re.search(r"scrypt: openssl ([0-9.]+) ms, libsodium ([0-9.]+) ms a hash: "
+                      r"using (openssl|libsodium)", self.stack.todod_log())
+        self.assertIsNotNone(m, "todod logs both timings and its choice")
+        ossl, sodium, used = float(m.group(1)), float(m.group(2)), m.group(3)
+        self.assertGreater(ossl, 0)
+        self.assertGreater(sodium, 0)
+        self.assertEqual(used, "libsodium" if sodium < ossl else "openssl")
+        other = "openssl" if used == "libsodium" else "libsodium"
+        second = self.stack.start_second_todod(env={"TODOD_SCRYPT_LIBRARY": other})
+        self.assertRegex(second.todod_log(), r"scrypt: using %s \([0-9.]+ ms a hash\)" % other)
+        here = self.new_user()
+        resp = second.request("POST", "/api/auth/sign-up/email",
+                              body={"name": "Grace", "email": new_email("lib"),
+                                    "password": here["password"] + "2"})
+        self.assertEqual(resp.status, 201, resp.body)
+        there = {"email": resp.json["user"]["email"], "password": here["password"] + "2"}
+        self.remember(there["password"], resp.json.get("token"))
+        for where, user in ((second, here), (self.stack, there)):
+            resp = where.request("POST", "/api/auth/sign-in/email",
+                                 body={"email": user["email"], "password": user["password"]})
+            self.assertEqual(resp.status, 200, resp.body)
+            resp = where.request("POST", "/api/auth/sign-in/email",
+                                 body={"email": user["email"], "password": user["password"] + "x"})
+            self.assertEqual(resp.status, 401, resp.body)
+
     def test_sign_up_validation(self):
         def body(**kw):
             return merged({"name": "Ada", "email": new_email("v"), "password": new_password()}, kw)

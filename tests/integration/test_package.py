@@ -27,7 +27,7 @@ SBIN_PATH = os.environ.get("PATH", "") + ":/usr/local/sbin:/usr/sbin:/sbin"
 
 # The runtime libraries the binary links (Debian 12 names) and what the
 # maintainer scripts and the service use.
-DEPENDS = ("libc6", "libfcgi0ldbl", "libjson-c5", "libjwt0", "libmariadb3", "libssl3",
+DEPENDS = ("libc6", "libfcgi0ldbl", "libjson-c5", "libjwt0", "libmariadb3", "libssl3", "libsodium23",
            "libunistring2", "john-data", "adduser")
 RECOMMENDS = ("nginx", "mariadb-server")
 

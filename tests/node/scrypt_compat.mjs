@@ -31,7 +31,7 @@ async function baVerify(hash, password) {
 
 // pwtool drops one final newline, so one is always sent: a password that
 // itself ends in "\n" then survives.
-function pwtool(args, password) {
+function pwtoolRun(args, password) {
   const r = spawnSync(tool, args, { input: Buffer.from(password + '\n', 'utf8') });
   if (r.error) throw r.error;
   return { status: r.status, out: r.stdout.toString().trim(), err: r.stderr.toString() };
@@ -59,7 +59,11 @@ const passwords = [
   ['trailing newline', 'line\n'],
 ];
 
-for (const [label, pw] of passwords) {
+// Both scrypt implementations todod may pick (scrypt_library).
+for (const lib of ['openssl', 'libsodium'])
+for (const [name, pw] of passwords) {
+  const label = `${lib}, ${name}`;
+  const pwtool = (args, password) => pwtoolRun([`--scrypt=${lib}`, ...args], password);
   const wrong = pw + 'x';
   const nodeHash = await baHash(pw);
   let r = pwtool(['verify', nodeHash], pw);
@@ -76,6 +80,7 @@ for (const [label, pw] of passwords) {
 
 // NFKC both ways: a hash of one form verifies with an equivalent form.
 const nfd = 'fiance\u0301 Pass';
+const pwtool = pwtoolRun;
 let r = pwtool(['verify', await baHash(passwords[1][1])], nfd);
 ok(r.status === 0, 'Node hash of the ligature form verifies the NFD form in pwtool', `status ${r.status}`);
 r = pwtool(['hash'], nfd);

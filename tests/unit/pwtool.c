@@ -1,7 +1,9 @@
 /* pwtool: hashes or verifies a password read from stdin with password.c, so
  * that tests/node/scrypt_compat.mjs can check it against Better Auth's
  * algorithm. "pwtool hash" prints a hash; "pwtool verify HASH" exits 0 on a
- * match, 1 on a mismatch, 2 on any error. */
+ * match, 1 on a mismatch, 2 on any error. A first argument
+ * --scrypt=openssl|libsodium|auto picks the implementation (default
+ * openssl, without the check password_scrypt_select makes). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,9 +36,22 @@ main(int argc, char **argv)
 	size_t len = 0;
 	int r;
 
+	if (argc > 1 && strncmp(argv[1], "--scrypt=", 9) == 0) {
+		double ms[2];
+		int lib = password_scrypt_from_name(argv[1] + 9);
+
+		if (lib < 0 || (r = password_scrypt_select(lib, ms)) < 0) {
+			fprintf(stderr, "pwtool: %s: %s\n", argv[1],
+				lib < 0 ? "unknown" : strerror(-r));
+			return 2;
+		}
+		argc--;
+		argv++;
+	}
 	if (!((argc == 2 && strcmp(argv[1], "hash") == 0) ||
 	      (argc == 3 && strcmp(argv[1], "verify") == 0))) {
-		fprintf(stderr, "usage: pwtool hash | pwtool verify HASH "
+		fprintf(stderr, "usage: pwtool [--scrypt=NAME] hash | "
+				"pwtool [--scrypt=NAME] verify HASH "
 				"(password on stdin)\n");
 		return 2;
 	}

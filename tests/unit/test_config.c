@@ -127,6 +127,7 @@ test_defaults(void)
 	is_int(cfg.body_limit, 65536, "default body_limit 64 KiB");
 	is_int(cfg.scrypt_concurrency, 2, "default scrypt_concurrency");
 	is_str(cfg.log_level, "info", "default log_level");
+	is_str(cfg.scrypt_library, "auto", "default scrypt_library");
 	is_str(cfg.sql_dir, "sql", "default sql_dir");
 	is_int(cfg.jwt.ttl, 1800, "derived jwt.ttl");
 	is_int(cfg.jwt.skew, 30, "derived jwt.skew");
@@ -311,6 +312,8 @@ test_invalid(void)
 		 "bools are lower case"},
 		{"cookie_secure =\n", "cookie_secure", "empty bool"},
 		{"log_level = verbose\n", "log_level", "unknown log level"},
+		{"scrypt_library = sodium\n", "scrypt_library",
+		 "unknown scrypt library"},
 		{"listen = somewhere\n", "listen",
 		 "listen without unix: or port"},
 		{"public_origin = http://x.example/\n", "public_origin",

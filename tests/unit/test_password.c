@@ -347,6 +347,69 @@ niced_threads(int nice)
 	return n;
 }
 
+/* Both implementations reproduce the Node vectors; auto times both and
+ * takes one that does, on the hashing threads once they run. */
+static void
+test_scrypt_select(void)
+{
+	double ms[2];
+	char hash[PASSWORD_HASH_LEN + 1];
+
+	is_int(password_scrypt_from_name("auto"), PASSWORD_SCRYPT_AUTO,
+	       "\"auto\" names PASSWORD_SCRYPT_AUTO");
+	is_int(password_scrypt_from_name("libsodium"),
+	       PASSWORD_SCRYPT_LIBSODIUM, "\"libsodium\" names libsodium");
+	is_int(password_scrypt_from_name("sodium"), -EINVAL,
+	       "an unknown implementation is refused");
+	is_int(password_scrypt_select(7, ms), -EINVAL,
+	       "select refuses a value out of range");
+	for (int lib = PASSWORD_SCRYPT_OPENSSL;
+	     lib <= PASSWORD_SCRYPT_LIBSODIUM; lib++) {
+		const char *name = password_scrypt_name(lib);
+
+		is_int(password_scrypt_select(lib, ms), lib,
+		       "%s passes the Node vector and is selected", name);
+		ok(ms[lib - 1] > 0 && ms[2 - lib] == 0,
+		   "%s alone was timed (%.1f ms)", name, ms[lib - 1]);
+		is_int(verify(ASCII_PW, ASCII_HASH), 0,
+		       "%s: Node vector, ASCII", name);
+		is_int(verify(UNI_PW, UNI_HASH), 0,
+		       "%s: Node vector, non-ASCII", name);
+		is_int(verify("wrong password", ASCII_HASH), -EACCES,
+		       "%s: a wrong password is refused", name);
+		is_int(password_hash(ASCII_PW, strlen(ASCII_PW), hash), 0,
+		       "%s: hashes", name);
+		is_int(verify(ASCII_PW, hash), 0, "%s: its hash verifies",
+		       name);
+	}
+	/* A hash made with one verifies with the other. */
+	is_int(password_scrypt_select(PASSWORD_SCRYPT_OPENSSL, ms),
+	       PASSWORD_SCRYPT_OPENSSL, "back to openssl");
+	is_int(verify(ASCII_PW, hash), 0,
+	       "a libsodium hash verifies with openssl");
+
+	is_int(password_init(2, 8), 0, "password_init(2, 8)");
+	is_int(password_start(7), 0, "password_start(7)");
+	{
+		int got = password_scrypt_select(PASSWORD_SCRYPT_AUTO, ms);
+
+		ok(got == PASSWORD_SCRYPT_OPENSSL ||
+			   got == PASSWORD_SCRYPT_LIBSODIUM,
+		   "auto on the hashing threads picks one (%s: openssl "
+		   "%.1f ms, libsodium %.1f ms)",
+		   got > 0 ? password_scrypt_name(got) : "none", ms[0], ms[1]);
+		ok(ms[0] > 0 && ms[1] > 0, "auto timed both");
+		ok(got == (ms[1] < ms[0] ? PASSWORD_SCRYPT_LIBSODIUM
+					 : PASSWORD_SCRYPT_OPENSSL),
+		   "auto picked the faster");
+	}
+	is_int(verify(ASCII_PW, ASCII_HASH), 0,
+	       "after auto a queued hash verifies the Node vector");
+	password_stop();
+	is_int(password_scrypt_select(PASSWORD_SCRYPT_OPENSSL, ms),
+	       PASSWORD_SCRYPT_OPENSSL, "openssl again for the tests after");
+}
+
 static void
 test_hashers(void)
 {
@@ -403,6 +466,7 @@ main(void)
 	test_concurrency();
 	test_reserve();
 	test_hashers();
+	test_scrypt_select();
 	test_common();
 	return done();
 }

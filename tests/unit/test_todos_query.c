@@ -33,6 +33,14 @@ static const char *const order_desc[TQ_SORT_MAX] = {
 	"title DESC, id DESC",
 };
 
+/* The index each sort's page names when there is no filter. */
+static const char *const sort_index[TQ_SORT_MAX] = {
+	"todos_user_created",
+	"PRIMARY",
+	"todos_user_priority",
+	"todos_user_title",
+};
+
 static int parse(const char *qs, struct todos_query *ret,
 		 struct tq_error *ret_err);
 static void refused(const char *qs, const char *field, const char *message);
@@ -121,7 +129,7 @@ static void
 expected_sql(int filters, int sort, bool desc, enum tq_kind kind, char *out,
 	     size_t size)
 {
-	char w[256];
+	char w[256], hint[64] = "";
 
 	/* Without q the total comes from todo_counts (O(1)); with q the
 	 * rows are counted. */
@@ -131,6 +139,14 @@ expected_sql(int filters, int sort, bool desc, enum tq_kind kind, char *out,
 				"todo_counts";
 
 	expected_where(filters, w, sizeof(w));
+	/* The page names its index without a filter, and with completed
+	 * alone in the default order; never with q or priority. */
+	if (filters == 0)
+		snprintf(hint, sizeof(hint), " FORCE INDEX (%s)",
+			 sort_index[sort]);
+	else if (filters == F_COMPLETED && sort == TQ_SORT_CREATED)
+		snprintf(hint, sizeof(hint),
+			 " FORCE INDEX (todos_user_completed_created)");
 	if (kind == TQ_COUNT)
 		snprintf(out, size, "SELECT %s WHERE %s", total, w);
 	else
@@ -138,8 +154,8 @@ expected_sql(int filters, int sort, bool desc, enum tq_kind kind, char *out,
 			 "SELECT id, title, description, completed, priority,"
 			 " due_at, version, created_at, updated_at,"
 			 " (SELECT %s WHERE %s)"
-			 " FROM todos WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
-			 total, w, w,
+			 " FROM todos%s WHERE %s ORDER BY %s LIMIT ? OFFSET ?",
+			 total, w, hint, w,
 			 desc ? order_desc[sort] : order_asc[sort]);
 }
 
@@ -523,8 +539,8 @@ test_literal_texts(void)
 	       "SELECT id, title, description, completed, priority, due_at, "
 	       "version, created_at, updated_at, (SELECT CAST(COALESCE(SUM(n), "
 	       "0) AS SIGNED) FROM todo_counts WHERE user_id = ?) FROM todos "
-	       "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? "
-	       "OFFSET ?",
+	       "FORCE INDEX (todos_user_created) WHERE user_id = ? ORDER BY "
+	       "created_at DESC, id DESC LIMIT ? OFFSET ?",
 	       "default page text");
 	ok(st.nvalues == 4 && st.values[0].i == UID && st.values[1].i == UID &&
 		   st.values[2].i == 50 && st.values[3].i == 0,
