@@ -109,10 +109,10 @@ static const struct option options[] = {
 	 "Largest request body in bytes (413 above); match nginx's\n"
 	 "client_max_body_size."},
 	{"scrypt_concurrency", NUM(scrypt_concurrency), "2", 1, 64,
-	 "Password hashes computed at once (about 32 MiB and 65 ms of a core\n"
-	 "each). At most half the workers may be busy with passwords (computing\n"
-	 "or waiting); sign-ins beyond that get 429 with Retry-After, so a flood\n"
-	 "cannot starve the todo routes."},
+	 "Password hashes computed at once (about 32 MiB and 55-90 ms of a\n"
+	 "core each). At most half the workers may be busy with passwords\n"
+	 "(computing or waiting); sign-ins beyond that get 429 with Retry-After,\n"
+	 "so a flood cannot starve the todo routes."},
 	{"scrypt_nice", NUM(scrypt_nice), "19", 0, 19,
 	 "Nice value of the threads that compute the hashes (0 to 19): on a\n"
 	 "busy machine the todo routes get the CPU first, and a sign-in flood\n"

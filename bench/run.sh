@@ -521,12 +521,7 @@ fact todod_scrypt "$(grep -o 'scrypt: .*' "$TODOD_LOG" | tail -n 1)"
 
 # --- the runs ------------------------------------------------------------------
 log "== scrypt: one hash, OpenSSL and libsodium, $SCRYPT_ROUNDS rounds"
-if pkg-config --exists libsodium 2>/dev/null; then
-	cc -O2 -Wall -DHAVE_SODIUM bench/scrypt.c -lcrypto -lsodium -o build/bench-scrypt
-else
-	log "   (no libsodium-dev: OpenSSL only)"
-	cc -O2 -Wall bench/scrypt.c -lcrypto -o build/bench-scrypt
-fi
+cc -O2 -Wall -DHAVE_SODIUM bench/scrypt.c -lcrypto -lsodium -o build/bench-scrypt
 scrypt_timing scrypt_start
 
 log "== matrix: ${CONNS[*]} connections, ${SECS}s each"
